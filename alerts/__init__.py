@@ -1,0 +1,1 @@
+"""Alert rendering and delivery (apprise, through the persisted outbox)."""

@@ -1,0 +1,421 @@
+"""Delivery of committed alerts from the persisted outbox, through apprise.
+
+Storage commits an alert and one pending delivery per target in the same transaction as the
+evidence; this module drains that outbox: lease what is due, send each with a timeout,
+record every attempt, retry with capped exponential backoff, and give up for good on
+configuration errors or after ``max_attempts``. A delivery is only sent while we hold its
+lease and is marked sent right after apprise accepts it, so a second run never resends it.
+
+Secrets live only in the watchlist (URLs are addressed by channel and position) and never
+reach a log line or a recorded error: everything names a target by ``privacy_label``.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from urllib.parse import unquote
+
+import apprise
+
+from alerts import render
+from storage.records import PendingDelivery
+
+log = logging.getLogger("claimwatch.alerts")
+
+__all__ = ["DeliveryReport", "DeliverySettings", "Outbox", "backoff", "deliver_due",
+           "privacy_label", "target_error"]
+
+
+class Outbox(Protocol):
+    """The storage side of the outbox (implemented by storage's Repository)."""
+
+    async def lease_deliveries(
+        self, now: datetime, limit: int, lease_seconds: int, due_by: datetime | None = None
+    ) -> list[PendingDelivery]: ...
+
+    async def release_deliveries(
+        self, delivery_ids: Sequence[int], *, next_attempt_at: datetime | None = None
+    ) -> None: ...
+
+    async def record_attempt(
+        self,
+        delivery_id: int,
+        *,
+        now: datetime,
+        ok: bool,
+        error: str | None,
+        duration_ms: int,
+        next_attempt_at: datetime | None,
+    ) -> None: ...
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    timeout_seconds: float = 30.0  # one attempt, end to end
+    batch: int = 50  # deliveries leased at a time
+    lease_seconds: int = 120  # we start no attempt that could outlive the lease
+    backoff_base_seconds: float = 30.0
+    backoff_max_seconds: float = 3600.0
+    max_attempts: int = 20  # then the delivery is failed for good
+    concurrency: int = 8  # targets served at once
+    jitter_fraction: float = 0.2  # retries land in [80%, 100%] of the backoff, spreading load
+
+
+@dataclass
+class DeliveryReport:
+    """What one `deliver_due` run did; `deferred` were left leased for a later run."""
+
+    sent: int = 0
+    retrying: int = 0
+    failed: int = 0
+    deferred: int = 0
+
+
+def backoff(attempts: int, settings: DeliverySettings, jitter: float = 0.0) -> timedelta:
+    """Delay before the next try after `attempts` failures: base·2^(n-1), capped.
+
+    `jitter` is a draw in [0, 1] from the caller (random.random()) so this stays pure; it
+    shortens the delay by up to `settings.jitter_fraction` and never exceeds the cap.
+    """
+    exponent = max(attempts - 1, 0)
+    base = settings.backoff_base_seconds
+    cap = settings.backoff_max_seconds
+    # Compare exponents rather than computing 2**huge: attempts may be large.
+    delay = cap if exponent >= 64 else min(cap, base * 2.0**exponent)
+    spread = min(max(settings.jitter_fraction, 0.0), 1.0) * min(max(jitter, 0.0), 1.0)
+    return timedelta(seconds=max(delay * (1.0 - spread), 0.0))
+
+
+# --- apprise: quiet, offline-safe, never leaking secrets -------------------------------------
+
+# Query parameters apprise appends to every privacy URL with their default values: noise.
+_DEFAULT_PARAMS = frozenset({"overflow=upstream", "retry=0", "wait=0.5", "optional=no"})
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]{0,31})://")
+_TOKEN_SPLIT = re.compile(r"[/:@?&=,;#+\s]+")
+_ERROR_CHARS = 300
+
+
+class _Secrets:
+    """URL fragments that the privacy form masks; scrubbed from any apprise text we pass on.
+
+    Apprise masks secrets in its own messages, but a plugin's warning may still echo a token;
+    we compare each URL with its privacy form and scrub whatever the mask hid.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._words: set[str] = set()
+
+    def learn(self, url: str, label: str) -> None:
+        shown = {unquote(t) for t in _TOKEN_SPLIT.split(label)}
+        hidden = {unquote(t) for t in _TOKEN_SPLIT.split(url) if len(t) >= 4}
+        with self._lock:
+            self._words |= {w for w in hidden - shown if len(w) >= 4}
+
+    def scrub(self, text: str) -> str:
+        with self._lock:
+            words = sorted(self._words, key=len, reverse=True)
+        for word in words:
+            text = text.replace(word, "****")
+        return text
+
+
+_secrets = _Secrets()
+
+_ANY_URL = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]{0,31})://[^\s'\"<>)]*")
+_muted = threading.local()  # set while we probe a URL: apprise would echo it raw
+
+
+def _from_apprise(text: str) -> str:
+    """Apprise's own words made safe to pass on: URLs cut to their scheme, secrets scrubbed."""
+    return _secrets.scrub(_ANY_URL.sub(lambda m: f"{m.group(1)}://…", text))
+
+
+def _make_safe(record: logging.LogRecord) -> bool:
+    """Logger-level filter on "apprise": runs before any handler sees the record."""
+    if getattr(_muted, "on", False):
+        return False  # we are probing a URL; the caller reports it by its privacy label
+    try:
+        record.msg, record.args = _from_apprise(record.getMessage()), ()
+    except Exception:  # a malformed apprise record is dropped, never passed on raw
+        return False
+    return True
+
+
+class _ToOurLog(logging.Handler):
+    """Re-emits apprise's (already safe) warnings and errors under claimwatch.alerts.apprise."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        log.getChild("apprise").log(record.levelno, "%s", record.getMessage())
+
+
+_setup_lock = threading.Lock()
+_set_up = False
+
+
+def _quiet_apprise() -> None:
+    """Route apprise's logger to ours at WARNING, once, instead of to the root logger."""
+    global _set_up
+    with _setup_lock:
+        if _set_up:
+            return
+        ours = logging.getLogger("apprise")
+        ours.setLevel(logging.WARNING)
+        ours.propagate = False
+        ours.addFilter(_make_safe)
+        ours.addHandler(_ToOurLog(logging.WARNING))
+        # apprise's HTTP client logs request paths at DEBUG, and webhook paths hold tokens.
+        logging.getLogger("urllib3").setLevel(logging.WARNING)
+        _set_up = True
+
+
+def _asset() -> apprise.AppriseAsset:
+    """Keep apprise in memory (no cache files) and on the target's host (no redirects)."""
+    try:
+        return apprise.AppriseAsset(storage_mode="memory", http_redirects=False)
+    except Exception:  # an older apprise without these knobs: defaults are still usable
+        return apprise.AppriseAsset()
+
+
+def _instantiate(url: str) -> Any | None:
+    """One plugin for exactly this URL (never split into several), or None."""
+    _quiet_apprise()
+    _muted.on = True
+    try:
+        return apprise.Apprise.instantiate(url, asset=_asset())
+    except Exception:
+        return None
+    finally:
+        _muted.on = False
+
+
+def _unparseable(url: str) -> str:
+    match = _SCHEME.match(url.strip())
+    return f"{match.group(1)}://…" if match else "(not a URL)"
+
+
+def _short(label: str) -> str:
+    """Drop the query parameters apprise adds everywhere with their default values."""
+    head, sep, query = label.partition("?")
+    if not sep:
+        return label
+    kept = [p for p in query.split("&") if p and p not in _DEFAULT_PARAMS]
+    return f"{head}?{'&'.join(kept)}" if kept else head
+
+
+def privacy_label(url: str) -> str:
+    """The URL as apprise prints it with secrets masked; for logs, errors and the desk."""
+    return _label(_instantiate(url.strip()) if url.strip() else None, url)
+
+
+def _label(plugin: Any | None, url: str) -> str:
+    if not url.strip():
+        return "(empty URL)"
+    if plugin is None:
+        return _unparseable(url)
+    try:
+        label = _short(str(plugin.url(privacy=True)))
+    except Exception:
+        return _unparseable(url)
+    _secrets.learn(url.strip(), label)
+    return label
+
+
+def target_error(url: str) -> str | None:
+    """None if apprise can send to `url`, else why not (for `claimwatch check` and delivery)."""
+    text = url.strip()
+    if not text:
+        return "empty URL (is the ${VAR} it comes from set?)"
+    if "${" in text:
+        return f"URL still contains an unexpanded ${{…}} variable: {_unparseable(text)}"
+    if _instantiate(text) is None:
+        return f"not a notification URL apprise understands: {_unparseable(text)}"
+    return None
+
+
+# --- delivery ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    kind: str  # "sent" | "retry" | "config"
+    error: str | None = None
+
+
+def _classify(result: Any) -> _Outcome:
+    """Map apprise's answer (AppriseResult in 2.x, True/False/None before) to our outcome."""
+    if result is None:
+        return _Outcome("config", "no notification service matched the URL")
+    status = getattr(result, "status", None)
+    if getattr(status, "name", None) == "NOMATCH":
+        return _Outcome("config", "no notification service matched the URL")
+    if bool(result):
+        return _Outcome("sent")
+    detail = ""
+    try:
+        messages = [e.message for e in result.logs() if e.level in ("WARNING", "ERROR")]
+        detail = _from_apprise(messages[-1]) if messages else ""
+    except Exception:  # a bool from an older apprise has no logs
+        pass
+    name = getattr(status, "name", "FAILURE").lower()
+    return _Outcome("retry", f"{name}: {detail}" if detail else "the service refused the notification")
+
+
+async def _send(plugin: Any, d: PendingDelivery, settings: DeliverySettings) -> _Outcome:
+    """One attempt; never raises (except cancellation), timeouts and crashes become retries."""
+    ap = apprise.Apprise(asset=plugin.asset)
+    ap.add(plugin)
+    try:
+        result = await asyncio.wait_for(
+            ap.async_notify(title=render.title(d), body=render.body(d), body_format="text"),
+            settings.timeout_seconds,
+        )
+    except asyncio.TimeoutError:
+        return _Outcome("retry", f"timed out after {settings.timeout_seconds:g}s")
+    except Exception as exc:  # apprise or a plugin crashed: the endpoint may recover
+        return _Outcome("retry", f"{type(exc).__name__}: {_from_apprise(str(exc))}")
+    try:
+        return _classify(result)
+    finally:
+        close = getattr(result, "close", None)
+        if callable(close):
+            close()
+
+
+def _resolve(d: PendingDelivery, channels: Mapping[str, Sequence[str]]) -> str | None:
+    urls = channels.get(d.channel)
+    if urls is None or not 0 <= d.target_index < len(urls):
+        return None
+    return urls[d.target_index].strip()
+
+
+class _Run:
+    """State of one deliver_due call: shared report, clock, and the lease budget."""
+
+    def __init__(
+        self,
+        outbox: Outbox,
+        channels: Mapping[str, Sequence[str]],
+        settings: DeliverySettings,
+        now: Callable[[], datetime],
+        rng: Callable[[], float],
+    ) -> None:
+        self.outbox, self.channels, self.settings = outbox, channels, settings
+        self.now, self.rng = now, rng
+        self.report = DeliveryReport()
+        self.semaphore = asyncio.Semaphore(max(settings.concurrency, 1))
+        self.lease_ends = 0.0  # monotonic time the current batch's lease runs out
+
+    async def target(self, deliveries: list[PendingDelivery]) -> None:
+        """Deliveries to one target, in order; stop at its first failure (it is down)."""
+        async with self.semaphore:
+            for i, d in enumerate(deliveries):
+                # Never start an attempt that could outlive our lease (another run could then
+                # lease and send it too); the first always goes, so a short lease cannot stall.
+                if i and time.monotonic() + self.settings.timeout_seconds > self.lease_ends:
+                    log.info("lease running out: %d deliveries to %s left for the next run",
+                             len(deliveries) - i, d.target_label)
+                    await self.defer(deliveries[i:], None)
+                    return
+                retry_at = await self.one(d)
+                if retry_at is not None:  # the target is down: its backlog waits with it
+                    await self.defer(deliveries[i + 1:], retry_at)
+                    return
+
+    async def defer(self, deliveries: list[PendingDelivery], at: datetime | None) -> None:
+        """Hand leased deliveries back unattempted, so a restart need not wait out our lease."""
+        if deliveries:
+            self.report.deferred += len(deliveries)
+            await asyncio.shield(self.outbox.release_deliveries([d.id for d in deliveries], next_attempt_at=at))
+
+    async def one(self, d: PendingDelivery) -> datetime | None:
+        """Attempt and record one delivery; the retry time when the target failed and should
+        not be tried again now, else None."""
+        url = _resolve(d, self.channels)
+        started = time.monotonic()
+        if url is None:
+            label = d.target_label
+            outcome = _Outcome("config", f"channel {d.channel!r} has no target #{d.target_index} "
+                                         "in the watchlist any more")
+        else:
+            plugin = _instantiate(url) if url and "${" not in url else None
+            label = _label(plugin, url)
+            if plugin is None:
+                outcome = _Outcome("config", target_error(url) or "apprise could not load the URL")
+            else:
+                outcome = await _send(plugin, d, self.settings)
+        duration_ms = int((time.monotonic() - started) * 1000)
+        error = outcome.error[:_ERROR_CHARS] if outcome.error else None
+        at = self.now()
+        attempts = d.attempts + 1
+        next_at: datetime | None = None
+        if outcome.kind == "sent":
+            self.report.sent += 1
+            log.info("alert %d sent to channel %r via %s (%d ms)", d.alert_id, d.channel, label, duration_ms)
+        elif outcome.kind == "retry" and attempts < self.settings.max_attempts:
+            next_at = at + backoff(attempts, self.settings, self.rng())
+            self.report.retrying += 1
+            log.warning("alert %d to channel %r via %s: attempt %d/%d failed (%s); retrying at %s",
+                        d.alert_id, d.channel, label, attempts, self.settings.max_attempts, error,
+                        next_at.isoformat(timespec="seconds"))
+        else:
+            if outcome.kind == "retry":
+                error = f"gave up after {attempts} attempts; last: {error}"
+            self.report.failed += 1
+            log.error("alert %d to channel %r via %s failed for good: %s", d.alert_id, d.channel, label, error)
+        # Shielded: a shutdown arriving now must not lose the record of a send that happened.
+        await asyncio.shield(self.outbox.record_attempt(
+            d.id, now=at, ok=outcome.kind == "sent", error=error, duration_ms=duration_ms,
+            next_attempt_at=next_at,
+        ))
+        return next_at if outcome.kind == "retry" else None
+
+
+async def deliver_due(
+    outbox: Outbox,
+    channels: Mapping[str, Sequence[str]],
+    settings: DeliverySettings,
+    *,
+    now: Callable[[], datetime],
+    rng: Callable[[], float] = random.random,
+    due_by: datetime | None = None,
+) -> DeliveryReport:
+    """Send every delivery due now (or by `due_by`: `run --once` ignores backoffs); return what
+    happened.
+
+    Leases batches until fewer than a full batch comes back. Targets are served concurrently
+    (bounded), each target's deliveries in order. A delivery leased twice in one run (its
+    retry already due) waits for the next run, so a zero backoff cannot spin this loop.
+    """
+    _quiet_apprise()
+    run = _Run(outbox, channels, settings, now, rng)
+    seen: set[int] = set()
+    while True:
+        batch = await outbox.lease_deliveries(now(), settings.batch, settings.lease_seconds, due_by)
+        run.lease_ends = time.monotonic() + settings.lease_seconds
+        fresh = [d for d in batch if d.id not in seen]
+        if not fresh:
+            break
+        seen.update(d.id for d in fresh)
+        by_target: dict[tuple[str, int], list[PendingDelivery]] = {}
+        for d in fresh:
+            by_target.setdefault((d.channel, d.target_index), []).append(d)
+        # gather, not a TaskGroup: one target's storage error must not cancel another's
+        # send halfway (it would go out unrecorded and be sent again after the lease).
+        results = await asyncio.gather(
+            *(run.target(deliveries) for deliveries in by_target.values()), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        if len(batch) < settings.batch:
+            break
+    return run.report

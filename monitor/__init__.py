@@ -1,0 +1,1 @@
+"""claimwatch daemon: schedule → fetch → extract → store → match → decide → alert."""

@@ -1,0 +1,157 @@
+"""The `claimwatch` command: run the daemon, check watchlists, try the matcher on an article."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+from monitor.settings import Settings
+
+log = logging.getLogger("claimwatch")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="claimwatch", description=__doc__)
+    p.add_argument("--log-level", default=os.environ.get("CLAIMWATCH_LOG_LEVEL", "INFO"),
+                   help="DEBUG, INFO, WARNING, ERROR (env CLAIMWATCH_LOG_LEVEL)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the daemon")
+    run.add_argument("--watchlists", help="watchlist directory (env CLAIMWATCH_WATCHLISTS, default ./watchlists)")
+    run.add_argument("--db", help="SQLAlchemy URL (env CLAIMWATCH_DB, default a SQLite file here)")
+    run.add_argument("--once", action="store_true", help="poll every source once, deliver pending alerts, exit")
+
+    check = sub.add_parser("check", help="validate the watchlist files; exit 1 on any problem")
+    check.add_argument("--watchlists")
+
+    match = sub.add_parser("match", help="run the matcher on articles (files or URLs) and explain")
+    match.add_argument("--watchlists")
+    match.add_argument("--json", action="store_true", help="one JSON object per article")
+    match.add_argument("inputs", nargs="+", metavar="FILE_OR_URL")
+
+    health = sub.add_parser("health", help="exit 0 if the daemon's heartbeat is fresh (Docker HEALTHCHECK)")
+    health.add_argument("--max-age", type=float, default=180.0, help="seconds (default 180)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    settings = Settings.from_env(watchlists=getattr(args, "watchlists", None), db_url=getattr(args, "db", None))
+    if args.command == "run":
+        return asyncio.run(_run(settings, args.once))
+    if args.command == "check":
+        return check(settings.watchlists)
+    if args.command == "match":
+        return asyncio.run(match(settings, args.inputs, as_json=args.json))
+    return health(settings, args.max_age)
+
+
+async def _run(settings: Settings, once: bool) -> int:
+    from monitor.daemon import run
+
+    return await run(settings, once=once)
+
+
+def check(directory: Path) -> int:
+    from monitor.watchlist import WatchlistError, load_watchlists
+
+    try:
+        wl = load_watchlists(directory)
+    except WatchlistError as err:
+        for problem in err.problems:
+            print(problem)
+        print(f"{len(err.problems)} problem(s)", file=sys.stderr)
+        return 1
+    print(f"ok: {len(wl.files)} file(s), {len(wl.sources)} source(s), {len(wl.entities)} entit(y/ies), "
+          f"{len(wl.claims)} claim(s), {len(wl.channels)} channel(s)")
+    return 0
+
+
+async def match(settings: Settings, inputs: list[str], *, as_json: bool) -> int:
+    from monitor.match import match_article
+    from monitor.watchlist import WatchlistError, load_watchlists
+
+    try:
+        wl = load_watchlists(settings.watchlists)
+    except WatchlistError as err:
+        print(err, file=sys.stderr)
+        return 2
+    status = 0
+    for item in inputs:
+        try:
+            title, text, outlet = await _read_article(item, settings)
+        except (OSError, ValueError) as err:
+            print(f"{item}: {err}", file=sys.stderr)
+            status = 1
+            continue
+        findings = match_article(title, text, wl.claims, wl.entities, outlet=outlet)
+        if as_json:
+            print(json.dumps({"input": item, "title": title, "outlet": outlet,
+                              "findings": [asdict(f) for f in findings]}, ensure_ascii=False))
+            continue
+        print(f"{item}: {title!r}")
+        if not findings:
+            print("  no tracked claim referenced")
+        for f in findings:
+            who = f.party or "(no named party)"
+            print(f"  [{f.claim_id}] {who} {f.stance} — cue {f.cue!r}\n      “{f.quote}”")
+    return status
+
+
+async def _read_article(item: str, settings: Settings) -> tuple[str, str, str | None]:
+    """A URL is fetched and extracted; an .html file is extracted; a text file is 'title\\n\\nbody'."""
+    from monitor.extract import extract_article
+    from monitor.fetch import FetchError, Fetcher, make_session
+
+    if item.startswith(("http://", "https://")):
+        async with make_session(settings.fetch) as session:
+            try:
+                response = await Fetcher(session, settings.fetch).get(item, allow_private=True)
+            except FetchError as err:
+                raise ValueError(str(err)) from err
+        article = extract_article(response.body, response.url)
+        if article is None:
+            raise ValueError("no article text found on the page")
+        return article.title, article.text, article.site_name
+    path = Path(item)
+    raw = path.read_bytes()
+    if path.suffix.lower() in (".html", ".htm"):
+        article = extract_article(raw, path.resolve().as_uri())
+        if article is None:
+            raise ValueError("no article text found in the HTML")
+        return article.title, article.text, article.site_name
+    lines = raw.decode("utf-8", errors="replace").strip().splitlines()
+    if not lines:
+        raise ValueError("empty file")
+    return lines[0].lstrip("# ").strip(), "\n".join(lines[1:]).strip(), None
+
+
+def health(settings: Settings, max_age: float) -> int:
+    beat = settings.heartbeat_file
+    if beat is None:
+        print("no heartbeat file configured (CLAIMWATCH_HEARTBEAT)", file=sys.stderr)
+        return 1
+    try:
+        last = datetime.fromisoformat(beat.read_text().strip())
+    except (OSError, ValueError) as err:
+        print(f"unhealthy: cannot read heartbeat {beat}: {err}", file=sys.stderr)
+        return 1
+    age = (datetime.now(timezone.utc) - last).total_seconds()
+    if age > max_age:
+        print(f"unhealthy: last heartbeat {age:.0f}s ago (limit {max_age:.0f}s)", file=sys.stderr)
+        return 1
+    print(f"healthy: last heartbeat {age:.0f}s ago")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,383 @@
+"""Pure parsing: feed bytes → entries, article HTML → text + date, outlet page → article links.
+
+No I/O. `parse_feed`, `extract_article` and `discover_links` are CPU-bound; the pipeline runs
+them via `asyncio.to_thread`. Everything here must survive hostile input: pages are written by
+strangers, so failures become `NotAFeed` or `None`, never a crash of the daemon.
+"""
+from __future__ import annotations
+
+import calendar
+import hashlib
+import logging
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
+
+import feedparser
+import lxml.html
+import trafilatura
+from lxml import etree
+
+log = logging.getLogger(__name__)
+
+MIN_ARTICLE_CHARS = 200
+MAX_HTML_BYTES = 10_000_000
+# trafilatura costs ~0.1-0.25 ms per element; beyond this a page is hostile or a wall of
+# widgets, so we narrow it to its <article>/<main> or give up (bounded CPU per page).
+MAX_ELEMENTS = 15_000
+
+# ---------------------------------------------------------------------------- URLs
+
+_TRACKING_PARAMS = frozenset({
+    "fbclid", "gclid", "gclsrc", "dclid", "msclkid", "yclid", "twclid", "igshid", "mc_cid",
+    "mc_eid", "ref", "ref_src", "ref_url", "cmpid", "cmp", "ocid", "ncid", "_ga", "_gl",
+    "sr_share", "smid", "smtyp", "at_medium", "at_campaign", "at_custom1", "wt.mc_id",
+    "__twitter_impression", "spm", "soc_src", "soc_trk", "mbid", "cid_source",
+})
+_DEFAULT_PORTS = {"http": "80", "https": "443"}
+
+
+def _is_tracking(key: str) -> bool:
+    k = unquote_plus(key).strip().lower()
+    return k.startswith(("utm_", "pk_", "mtm_", "hsa_")) or k in _TRACKING_PARAMS
+
+
+def canonical_url(url: str) -> str:
+    """One spelling per article, so dedup works across feeds, shares and tracking links.
+
+    Lowercases scheme/host, drops default ports, fragments and tracking params, sorts the rest
+    (raw, so percent-encoding is preserved) and strips a trailing slash except on the root.
+    """
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    if not parts.netloc:
+        return url
+    userinfo, _, hostport = parts.netloc.rpartition("@")
+    if hostport.startswith("["):  # IPv6 literal
+        host, _, rest = hostport.partition("]")
+        host, port = host + "]", rest[1:] if rest.startswith(":") else ""
+    else:
+        host, _, port = hostport.partition(":")
+    host = host.lower().rstrip(".")
+    if port == _DEFAULT_PORTS.get(scheme) or port == "":
+        netloc = host
+    else:
+        netloc = f"{host}:{port}"
+    if userinfo:
+        netloc = f"{userinfo}@{netloc}"
+    path = parts.path or "/"
+    if len(path) > 1:
+        path = path.rstrip("/") or "/"
+    pairs = [p for p in parts.query.split("&") if p and not _is_tracking(p.partition("=")[0])]
+    query = "&".join(sorted(pairs))
+    return urlunsplit((scheme, netloc, path, query, ""))
+
+
+_SHORT_SLDS = frozenset({"co", "com", "org", "net", "ac", "gov", "edu", "ne", "or", "go"})
+
+
+def site_key(host: str) -> str:
+    """Approximate registrable domain ("news.bbc.co.uk" → "bbc.co.uk") without a PSL download."""
+    labels = host.lower().rstrip(".").split(".")
+    if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SHORT_SLDS:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
+
+
+def same_site(a: str, b: str) -> bool:
+    """Whether two hosts belong to the same registrable site (www/subdomains included)."""
+    return bool(a) and bool(b) and site_key(a) == site_key(b)
+
+
+def content_hash(text: str) -> str:
+    """sha256 of whitespace-normalised, casefolded NFC text: markup-only differences vanish."""
+    norm = " ".join(unicodedata.normalize("NFC", text).split()).casefold()
+    return hashlib.sha256(norm.encode("utf-8")).hexdigest()
+
+
+# ---------------------------------------------------------------------------- feeds
+
+
+@dataclass(frozen=True)
+class FeedEntry:
+    url: str  # absolute link as published (canonicalise for dedup, fetch as is)
+    title: str
+    summary: str  # plain text
+    published: datetime | None  # aware UTC
+    guid: str
+
+
+class NotAFeed(ValueError):
+    """The bytes are not an RSS/Atom feed (typically an HTML page or an error page)."""
+
+
+def _describe(body: bytes) -> str:
+    """A short human description of what we got instead of a feed."""
+    head = body[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not head:
+        return "an empty body"
+    text = head.decode("utf-8", "replace")
+    if sum(ch == "\ufffd" or (ord(ch) < 32 and ch not in "\t\r\n") for ch in text) > len(text) // 10:
+        return f"binary data ({len(body)} bytes)"
+    snippet = " ".join(text.split())[:40]
+    low = snippet.lower()
+    kind = "text/html document" if low.startswith(("<!doctype html", "<html")) or "<body" in low \
+        else "document"
+    return f"{kind} starting {snippet!r}…"
+
+
+def _html_to_text(fragment: str) -> str:
+    if not fragment or "<" not in fragment:
+        return " ".join(fragment.split())
+    try:
+        text = lxml.html.fragment_fromstring(fragment, create_parent="div").text_content()
+    except (etree.ParserError, ValueError):
+        text = re.sub(r"<[^>]*>", " ", fragment)
+    return " ".join(text.split())
+
+
+def _struct_to_utc(value: object) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        return None
+
+
+def parse_feed(body: bytes, base_url: str) -> list[FeedEntry]:
+    """Entries of an RSS/Atom feed with links resolved against `base_url`; linkless ones dropped.
+
+    bozo alone is tolerated (real feeds are often slightly broken); no entries plus bozo or no
+    recognised version means this was not a feed at all.
+    """
+    if not body or not body.strip():
+        raise NotAFeed("not an RSS/Atom feed: got an empty body")
+    # bytes in: feedparser never fetches anything; content-location sets the base for links.
+    parsed = feedparser.parse(body, response_headers={"content-location": base_url})
+    entries = parsed.get("entries") or []
+    if not entries and (parsed.get("bozo") or not parsed.get("version")):
+        raise NotAFeed(f"not an RSS/Atom feed: got {_describe(body)}")
+    out: list[FeedEntry] = []
+    for e in entries:
+        link = e.get("link") or ""
+        if not link:
+            for alt in e.get("links") or []:
+                if alt.get("href") and alt.get("rel", "alternate") == "alternate":
+                    link = alt["href"]
+                    break
+        if not link:
+            continue
+        url = urljoin(base_url, link.strip())
+        if urlsplit(url).scheme not in ("http", "https"):
+            continue
+        published = _struct_to_utc(e.get("published_parsed") or e.get("updated_parsed"))
+        out.append(FeedEntry(
+            url=url,
+            title=_html_to_text(e.get("title") or ""),
+            summary=_html_to_text(e.get("summary") or ""),
+            published=published,
+            guid=str(e.get("id") or url),
+        ))
+    return out
+
+
+# ---------------------------------------------------------------------------- articles
+
+
+@dataclass(frozen=True)
+class ExtractedArticle:
+    url: str  # canonical
+    title: str | None
+    text: str
+    published: datetime | None  # aware UTC
+    author: str | None
+    site_name: str | None
+
+
+_DATE_META_XPATH = (
+    "//meta[@property='article:published_time' or @name='article:published_time'"
+    " or @property='og:published_time' or @itemprop='datePublished'"
+    " or @name='pubdate' or @name='publishdate' or @name='date']/@content"
+)
+
+
+def _parse_iso(value: str) -> datetime | None:
+    try:
+        dt = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt
+
+
+def _meta_timestamps(tree: lxml.html.HtmlElement) -> list[datetime]:
+    """Full timestamps from publication-date meta tags (read before trafilatura prunes)."""
+    stamps = (_parse_iso(str(v)) for v in tree.xpath(_DATE_META_XPATH))
+    return [s for s in stamps if s is not None]
+
+
+def _published(day: str | None, stamps: list[datetime]) -> datetime | None:
+    """trafilatura's date (day precision), sharpened by a meta timestamp on that same day."""
+    if not day:
+        return None
+    try:
+        d = date.fromisoformat(day[:10])
+    except ValueError:
+        return None
+    for exact in stamps:
+        if exact.date() == d:
+            return exact.astimezone(UTC)
+    return datetime(d.year, d.month, d.day, tzinfo=UTC)
+
+
+def _declared_canonical(tree: lxml.html.HtmlElement, url: str) -> str:
+    """<link rel=canonical> or og:url if on the same site as `url`, else `url`."""
+    candidates: list[str] = []
+    for link in tree.iter("link"):
+        if "canonical" in (link.get("rel") or "").lower().split() and link.get("href"):
+            candidates.append(link.get("href"))
+    candidates += [str(v) for v in tree.xpath("//meta[@property='og:url']/@content")]
+    page_host = urlsplit(url).hostname or ""
+    for cand in candidates:
+        try:
+            absolute = urljoin(url, cand.strip())
+            parts = urlsplit(absolute)
+        except ValueError:
+            continue
+        if parts.scheme in ("http", "https") and same_site(parts.hostname or "", page_host):
+            return absolute
+    return url
+
+
+def _bounded(tree: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
+    """The tree if small enough, else narrowed to its largest fitting <article>/<main>."""
+    for el in tree.iter("svg", "style"):
+        el.clear()
+    size = sum(1 for _ in tree.iter())
+    if size <= MAX_ELEMENTS:
+        return tree
+    body = tree.find("body")
+    for xp in ("//article", "//main", "//*[@role='main']"):
+        fitting = [el for el in tree.xpath(xp) if sum(1 for _ in el.iter()) <= MAX_ELEMENTS]
+        if body is not None and fitting:
+            keep = max(fitting, key=lambda el: len(el.text_content()))
+            for child in list(body):
+                body.remove(child)
+            body.append(keep)
+            return tree
+    log.debug("page too large to extract: %d elements", size)
+    return None
+
+
+def extract_article(html: bytes, url: str) -> ExtractedArticle | None:
+    """Main text + metadata of an article page, or None when there is no real article.
+
+    Never raises on bad input: garbage, empty, mis-declared or pathological pages give None.
+    """
+    if not html or len(html) > MAX_HTML_BYTES:
+        return None
+    try:
+        tree = trafilatura.load_html(html)
+        if tree is None:
+            return None
+        tree = _bounded(tree)
+        if tree is None:
+            return None
+        canonical = _declared_canonical(tree, url)
+        stamps = _meta_timestamps(tree)
+        doc = trafilatura.bare_extraction(
+            tree, url=url, with_metadata=True, include_comments=False, include_tables=True,
+        )
+        if doc is None:
+            return None
+        text = (doc.text or "").strip()
+        if len(text) < MIN_ARTICLE_CHARS:
+            return None
+        return ExtractedArticle(
+            url=canonical_url(canonical),
+            title=doc.title or None,
+            text=text,
+            published=_published(doc.date, stamps),
+            author=doc.author or None,
+            site_name=doc.sitename or None,
+        )
+    except Exception as exc:  # noqa: BLE001 - third-party parsers on hostile input: any failure = no article
+        log.debug("extraction failed for %s: %r", url, exc)
+        return None
+
+
+# ---------------------------------------------------------------------------- outlet pages
+
+# /2024/10/25/slug or /2024/10/slug: a dated path with a wordy segment after it (not an archive)
+_DATE_SEGMENT = re.compile(
+    r"/(?:19|20)\d\d/(?:0?[1-9]|1[0-2])/(?:(?:0?[1-9]|[12]\d|3[01])/)?[^/]*[a-z][^/]*"
+)
+_ID_TAIL = re.compile(r"(?:-[a-z]{0,2}\d{5,}|^\d{5,})$")
+_EXCLUDED_SEGMENTS = frozenset({
+    "tag", "tags", "category", "categories", "topic", "topics", "author", "authors", "login",
+    "logout", "signin", "sign-in", "signup", "sign-up", "register", "subscribe", "search",
+    "feed", "feeds", "rss", "newsletter", "newsletters", "account", "profile", "user", "users",
+    "static", "assets", "wp-content", "wp-includes", "wp-json", "cdn-cgi", "page",
+})
+_ASSET_EXT = re.compile(
+    r"\.(?:jpe?g|png|gif|webp|avif|svg|ico|bmp|css|js|mjs|json|xml|rss|atom|pdf|zip|gz|rar|"
+    r"mp3|mp4|m4a|mov|avi|webm|woff2?|ttf|eot|docx?|xlsx?|pptx?|exe|dmg|apk)$",
+    re.IGNORECASE,
+)
+_PAGE_EXT = re.compile(r"\.(?:html?|shtml|php|aspx?|cms)$", re.IGNORECASE)
+
+
+def _is_article_path(path: str) -> bool:
+    segments = [s for s in path.lower().split("/") if s]
+    if not segments or _ASSET_EXT.search(segments[-1]):
+        return False
+    if any(s in _EXCLUDED_SEGMENTS for s in segments):
+        return False
+    tail = _PAGE_EXT.sub("", segments[-1])
+    return bool(
+        _DATE_SEGMENT.search(path.lower())
+        or len([w for w in tail.split("-") if w]) >= 4
+        or _ID_TAIL.search(tail)
+    )
+
+
+def discover_links(html: bytes, page_url: str, limit: int = 100) -> list[str]:
+    """Canonical article links on an outlet's own site, in page order, deduplicated."""
+    if not html or not html.strip():
+        return []
+    try:
+        parser = lxml.html.HTMLParser(recover=True, no_network=True)
+        tree = lxml.html.document_fromstring(html[:MAX_HTML_BYTES], parser=parser)
+    except (etree.LxmlError, ValueError):
+        return []
+    base = page_url
+    for b in tree.iter("base"):
+        if b.get("href"):
+            base = urljoin(page_url, b.get("href").strip())
+            break
+    page_host = urlsplit(page_url).hostname or ""
+    self_url = canonical_url(page_url)
+    seen: set[str] = set()
+    out: list[str] = []
+    for a in tree.iter("a", "area"):
+        href = (a.get("href") or "").strip()
+        if not href or href.startswith(("#", "javascript:", "mailto:", "tel:", "data:")):
+            continue
+        try:
+            parts = urlsplit(urljoin(base, href))
+        except ValueError:
+            continue
+        if parts.scheme not in ("http", "https") or not same_site(parts.hostname or "", page_host):
+            continue
+        url = canonical_url(urlunsplit(parts))
+        if url == self_url or url in seen or not _is_article_path(parts.path):
+            continue
+        seen.add(url)
+        out.append(url)
+        if len(out) >= limit:
+            break
+    return out

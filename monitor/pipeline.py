@@ -1,0 +1,177 @@
+"""One poll of one source, readable top to bottom: fetch → extract → store → match → decide.
+
+`refresh_source` is the whole refresh. Errors of the source itself are stored on the source;
+errors of one article leave that article to be retried at the next poll (the feed's validators
+are not advanced until every new item was taken in), so nothing is lost.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from monitor.extract import ExtractedArticle, NotAFeed, content_hash, discover_links, extract_article, parse_feed
+from monitor.fetch import FetchError, Fetcher, is_private_host
+from monitor.match import Claim, Entity, match_article
+from monitor.schedule import next_due
+from storage.records import ArticleRecord, ClaimRouting, SourceState
+from storage.repository import Repository
+
+log = logging.getLogger("claimwatch.pipeline")
+
+# Article fetch failures that will not get better by retrying: remember the URL and move on.
+PERMANENT_KINDS = frozenset({"refused", "bad-url", "too-large", "redirects"})
+PERMANENT_STATUSES = frozenset({401, 403, 404, 410, 451})
+MIN_ARTICLE_CHARS = 200
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A link to an article as a feed item or an outlet page offers it."""
+
+    url: str
+    title: str = ""
+    summary: str = ""
+    published: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a poll needs; built by the daemon from the current watchlist and settings."""
+
+    repo: Repository
+    fetcher: Fetcher
+    claims: tuple[Claim, ...]
+    entities: tuple[Entity, ...]
+    routing: Mapping[str, ClaimRouting]
+    articles_per_poll: int = 40
+    article_concurrency: int = 4
+    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class PollResult:
+    source: str
+    new_articles: int = 0
+    alerts: int = 0
+    error: str | None = None
+    complete: bool = True
+
+
+async def refresh_source(ctx: Context, source: SourceState) -> PollResult:
+    """Poll one source: fetch it, take in its new articles, record what they say about claims."""
+    allow_private = await is_private_host(source.url)
+    try:
+        page = await ctx.fetcher.get(
+            source.url, etag=source.etag, last_modified=source.last_modified, allow_private=allow_private
+        )
+        if page.not_modified or page.body_hash == source.body_hash:
+            await _finish(ctx, source, etag=page.etag, last_modified=page.last_modified, max_age=page.max_age_seconds)
+            return PollResult(source.name)
+        candidates = await asyncio.to_thread(_candidates, source.kind, page.body, page.url)
+    except (FetchError, NotAFeed) as err:
+        kind = getattr(err, "kind", "not-a-feed")
+        log.warning("source %r (%s): %s", source.name, source.url, err)
+        await _finish(ctx, source, error=str(err), error_kind=kind, retry_after=getattr(err, "retry_after_seconds", None))
+        return PollResult(source.name, error=str(err))
+
+    known = await ctx.repo.known_urls([c.url for c in candidates])
+    fresh = [c for c in candidates if c.url not in known]
+    todo = fresh[: ctx.articles_per_poll]
+    gate = asyncio.Semaphore(ctx.article_concurrency)
+
+    async def one(candidate: Candidate) -> tuple[bool, int, int]:
+        async with gate:
+            return await take_in(ctx, source, candidate, allow_private=allow_private)
+
+    outcomes = await asyncio.gather(*(one(c) for c in todo))
+    complete = len(todo) == len(fresh) and all(done for done, _, _ in outcomes)
+    # Advance the validators only when every new item is in: otherwise the next poll must see
+    # the same body again (not a 304, not an unchanged hash) and retry what is missing.
+    await _finish(
+        ctx, source,
+        etag=page.etag if complete else None,
+        last_modified=page.last_modified if complete else None,
+        body_hash=page.body_hash if complete else None,
+        max_age=page.max_age_seconds,
+    )
+    result = PollResult(source.name, sum(n for _, n, _ in outcomes), sum(a for _, _, a in outcomes), complete=complete)
+    log.info("source %r: %d new article(s), %d alert(s)%s", source.name, result.new_articles, result.alerts,
+             "" if complete else "; some items left for the next poll")
+    return result
+
+
+def _candidates(kind: str, body: bytes, url: str) -> list[Candidate]:
+    """Parse a feed or discover an outlet page's article links (CPU work: run off the loop)."""
+    if kind == "feed":
+        return [Candidate(e.url, e.title, e.summary, e.published) for e in parse_feed(body, url)]
+    return [Candidate(link) for link in discover_links(body, url)]
+
+
+async def take_in(ctx: Context, source: SourceState, c: Candidate, *, allow_private: bool) -> tuple[bool, int, int]:
+    """Fetch, extract, store, match and decide one article: (done, new articles, new alerts).
+
+    `done` is False only when trying again later may succeed (a timeout, a 503).
+    """
+    now = ctx.clock()
+    try:
+        response = await ctx.fetcher.get(c.url, allow_private=allow_private)
+    except FetchError as err:
+        if err.kind in PERMANENT_KINDS or getattr(err, "status", None) in PERMANENT_STATUSES:
+            log.warning("source %r: skipping article %s: %s", source.name, c.url, err)
+            await ctx.repo.mark_seen(c.url, source.id, f"error:{err.kind}", now)
+            return True, 0, 0
+        log.warning("source %r: article %s not fetched, will retry: %s", source.name, c.url, err)
+        return False, 0, 0
+
+    article = await asyncio.to_thread(extract_article, response.body, response.url)
+    article = _with_feed_fallback(article, c, response.url)
+    if article is None:
+        await ctx.repo.mark_seen(c.url, source.id, "not-article", now)
+        return True, 0, 0
+    if article.url != c.url:
+        await ctx.repo.mark_seen(c.url, source.id, "redirected", now)
+
+    record = ArticleRecord(
+        source_id=source.id, url=article.url, content_hash=content_hash(article.text), title=article.title,
+        text=article.text, outlet=source.name, published_at=article.published or c.published, fetched_at=now,
+    )
+    findings = match_article(article.title, article.text, ctx.claims, ctx.entities, outlet=source.name)
+    stored = await ctx.repo.store_article(record, findings, ctx.routing, now)
+    if stored is None:
+        return True, 0, 0
+    _, alert_ids = stored
+    for f in findings:
+        log.info("article %s: %s %s %s (cue %r)", article.url, f.party or "(nobody)", f.stance, f.claim_id, f.cue)
+    return True, 1, len(alert_ids)
+
+
+def _with_feed_fallback(article: ExtractedArticle | None, c: Candidate, url: str) -> ExtractedArticle | None:
+    """A page trafilatura cannot read still has its feed item: keep the title and summary."""
+    if article is not None:
+        return ExtractedArticle(url=article.url, title=article.title or c.title, text=article.text,
+                                published=article.published or c.published, author=article.author,
+                                site_name=article.site_name)
+    if len(c.summary) >= MIN_ARTICLE_CHARS or (c.title and c.summary):
+        return ExtractedArticle(url=c.url, title=c.title, text=c.summary, published=c.published,
+                                author=None, site_name=None)
+    return None
+
+
+async def _finish(
+    ctx: Context, source: SourceState, *, etag: str | None = None, last_modified: str | None = None,
+    body_hash: str | None = None, max_age: float | None = None, error: str | None = None,
+    error_kind: str | None = None, retry_after: float | None = None,
+) -> None:
+    now = ctx.clock()
+    due = next_due(
+        now, source.every_seconds, error_count=source.error_count + 1 if error else 0,
+        retry_after=retry_after, max_age=max_age, jitter=random.uniform(-1, 1),
+    )
+    await ctx.repo.finish_poll(
+        source.id, now=now, next_due_at=due, etag=etag, last_modified=last_modified,
+        body_hash=body_hash, error=error, error_kind=error_kind,
+    )

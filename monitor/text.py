@@ -1,0 +1,288 @@
+"""Text helpers for the matcher: cleaning, sentence splitting, quotes, words and names.
+
+Pure functions, stdlib only.  Offsets returned by the helpers index the passage string they
+were given, so callers can relate cues, quotes and names by position.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+# --------------------------------------------------------------------------- cleaning
+
+_MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_MD_ANGLE_URL = re.compile(r"<https?://[^>]*>")
+_MD_EMPH = re.compile(r"\*\*|__|(?<!\w)\*(?!\s)|(?<!\s)\*(?!\w)")
+_MD_HEADER = re.compile(r"^\s{0,3}#{1,6}\s+", re.M)
+
+
+def clean(text: str) -> str:
+    """Strip markdown/link debris that extractors leave, keeping the words a reader sees."""
+    text = _MD_LINK.sub(r"\1", text)
+    text = _MD_ANGLE_URL.sub("", text)
+    text = _MD_HEADER.sub("", text)
+    return _MD_EMPH.sub("", text)
+
+
+def fold(text: str) -> str:
+    """Same-length copy with typographic apostrophes made ASCII, so regexes need one form."""
+    return text.replace("\u2019", "'").replace("\u2018", "'").replace("\u02bc", "'")
+
+
+# --------------------------------------------------------------------------- sentences
+
+_ABBREV = {
+    "mr", "mrs", "ms", "dr", "prof", "gen", "sen", "rep", "gov", "st", "jr", "sr", "inc",
+    "corp", "ltd", "co", "vs", "no", "lt", "col", "capt", "sgt", "rev", "hon", "mt", "ft",
+    "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "u.s", "u.k", "u.n", "e.u", "d.c", "a.m", "p.m", "e.g", "i.e", "etc", "approx", "est",
+}
+_SPLIT = re.compile(r"(?<=[.!?])([\"”’)\]]*)\s+(?=[\"“‘(\[]?[A-Z0-9])")
+_OPENERS = "“„«"
+_CLOSERS = "”»"
+
+
+def quote_depth(text: str, depth: int = 0) -> int:
+    """Quote nesting left open at the end of `text`; straight quotes close if one is open."""
+    for ch in text:
+        if ch in _OPENERS:
+            depth += 1
+        elif ch in _CLOSERS:
+            depth = max(0, depth - 1)
+        elif ch == '"':
+            depth = depth - 1 if depth > 0 else 1
+    return depth
+
+
+def quote_spans(text: str) -> list[tuple[int, int]]:
+    """Spans (start, end) of quoted speech, mixed curly/straight quotes tolerated."""
+    spans: list[tuple[int, int]] = []
+    depth, start = 0, 0
+    for i, ch in enumerate(text):
+        opening = ch in _OPENERS or (ch == '"' and depth == 0)
+        closing = ch in _CLOSERS or (ch == '"' and depth > 0)
+        if opening:
+            if depth == 0:
+                start = i
+            depth += 1
+        elif closing and depth > 0:
+            depth -= 1
+            if depth == 0:
+                spans.append((start, i + 1))
+    if depth > 0:  # unclosed quote: runs to the end of the passage
+        spans.append((start, len(text)))
+    return spans
+
+
+def _is_abbrev_end(chunk: str) -> bool:
+    """True when a chunk ends in an abbreviation or an initial, which does not end a sentence."""
+    m = re.search(r"(\S+)\.[\"”’)\]]*$", chunk)
+    if not m:
+        return False
+    word = m.group(1).lower().lstrip("(\"“")
+    return word in _ABBREV or re.fullmatch(r"[a-z]", word) is not None
+
+
+def _paragraphs(text: str) -> list[str]:
+    """Paragraphs, re-joining a paragraph break that falls mid-sentence (extractor debris)."""
+    paras = [re.sub(r"\s+", " ", p).strip() for p in re.split(r"\n\s*\n", text)]
+    out: list[str] = []
+    for p in paras:
+        if not p:
+            continue
+        if out and re.match(r"^[\"“‘]?[a-z]", p) and not re.search(r"[.!?:\"”]$", out[-1]):
+            out[-1] = f"{out[-1]} {p}"
+        else:
+            out.append(p)
+    return out
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentences of a body; a quotation spanning several sentences stays one passage."""
+    sentences: list[str] = []
+    for para in _paragraphs(text):
+        pieces: list[str] = []
+        last = 0
+        for m in _SPLIT.finditer(para):
+            chunk = para[last:m.end(1)]
+            if _is_abbrev_end(chunk):
+                continue
+            pieces.append(chunk.strip())
+            last = m.end()
+        pieces.append(para[last:].strip())
+        sentences.extend(_merge_open_quotes([p for p in pieces if p]))
+    return sentences
+
+
+def _merge_open_quotes(pieces: list[str], limit: int = 4) -> list[str]:
+    """Join sentences while a quotation opened in them is still open (bounded)."""
+    out: list[str] = []
+    buf, n = "", 0
+    for piece in pieces:
+        buf = f"{buf} {piece}" if buf else piece
+        n += 1
+        if quote_depth(buf) == 0 or n >= limit:
+            out.append(buf)
+            buf, n = "", 0
+    if buf:
+        out.append(buf)
+    return out
+
+
+# --------------------------------------------------------------------------- words
+
+WORD = re.compile(r"[A-Za-z][A-Za-z'\-]*[A-Za-z]|[A-Za-z]")
+
+IRREGULAR = {
+    "spoke": "speak", "spoken": "speak", "met": "meet", "told": "tell", "said": "say",
+    "held": "hold", "had": "have", "has": "have", "made": "make", "bought": "buy",
+    "sold": "sell", "won": "win", "lost": "lose", "paid": "pay", "took": "take",
+    "taken": "take", "gave": "give", "given": "give", "went": "go", "gone": "go",
+    "saw": "see", "seen": "see", "found": "find", "thought": "think", "brought": "bring",
+    "ran": "run", "began": "begin", "begun": "begin", "wrote": "write", "written": "write",
+    "fought": "fight", "built": "build", "sent": "send", "spent": "spend", "stole": "steal",
+    "stolen": "steal", "knew": "know", "known": "know", "got": "get", "gotten": "get",
+    "came": "come", "kept": "keep", "taught": "teach", "sought": "seek", "flew": "fly",
+    "flown": "fly", "fell": "fall", "fallen": "fall", "broke": "break", "broken": "break",
+    "chose": "choose", "chosen": "choose", "drove": "drive", "driven": "drive",
+    "rose": "rise", "risen": "rise", "shot": "shoot", "struck": "strike", "grew": "grow",
+    "grown": "grow", "threw": "throw", "thrown": "throw", "left": "leave", "led": "lead",
+    "fled": "flee", "hid": "hide", "hidden": "hide", "ate": "eat", "eaten": "eat",
+    "was": "be", "were": "be", "been": "be", "is": "be", "are": "be", "did": "do",
+    "done": "do", "does": "do", "died": "die", "dies": "die", "dying": "die",
+    "sang": "sing", "sung": "sing", "swore": "swear", "sworn": "swear", "wore": "wear",
+    "caught": "catch", "signed": "sign", "news": "news", "talks": "talk",
+}
+_DOUBLE = re.compile(r"([b-df-hj-np-tv-z])\1$")
+
+
+@lru_cache(maxsize=65536)
+def lemma(word: str) -> str:
+    """Crude lemma: irregular table, then inflectional suffixes (talked/talking/talks -> talk)."""
+    w = word.lower().replace("’", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    w = w.strip("'-")
+    if w in IRREGULAR:
+        return IRREGULAR[w]
+    if len(w) <= 3:
+        return w
+    if w.endswith("ies") and len(w) > 4:
+        return w[:-3] + "y"
+    for suf in ("ing", "ed"):
+        if w.endswith(suf) and len(w) - len(suf) >= 3:
+            base = w[: -len(suf)]
+            if _DOUBLE.search(base) and not base.endswith(("ll", "ss", "ff", "zz")):
+                return base[:-1]
+            return base
+    if w.endswith(("sses", "shes", "ches", "xes", "zes")):
+        return w[:-2]
+    if w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        return w[:-1]
+    return w
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """Coarser than `lemma`: also drops derivational endings, for statement-derived words."""
+    w = lemma(word)
+    for suf in ("ations", "ation", "ions", "ion", "ments", "ment", "ers", "er", "e", "y"):
+        if w.endswith(suf) and len(w) - len(suf) >= 4:
+            return w[: -len(suf)]
+    return w
+
+
+def words(text: str) -> list[tuple[str, int, int]]:
+    """(word, start, end) tokens of `text`."""
+    return [(m.group(0), m.start(), m.end()) for m in WORD.finditer(text)]
+
+
+def is_title_case(text: str) -> bool:
+    """Headline-style capitalisation, where capitals say nothing about names."""
+    toks = [w for w, _, _ in words(text) if len(w) > 3]
+    if len(toks) < 4:
+        return False
+    caps = sum(1 for w in toks if w[0].isupper())
+    return caps / len(toks) >= 0.6
+
+
+# --------------------------------------------------------------------------- names
+
+NOT_NAMES = {
+    "the", "a", "an", "in", "on", "at", "by", "for", "from", "to", "of", "and", "but", "or",
+    "if", "as", "so", "yet", "it", "its", "he", "she", "they", "we", "i", "you", "his", "her",
+    "their", "our", "my", "your", "this", "that", "these", "those", "there", "here", "then",
+    "when", "while", "after", "before", "since", "last", "next", "one", "two", "three",
+    "some", "many", "most", "all", "no", "not", "what", "who", "why", "how", "where",
+    "which", "however", "meanwhile", "also", "still", "even", "according", "earlier",
+    "later", "today", "yesterday", "tomorrow", "monday", "tuesday", "wednesday", "thursday",
+    "friday", "saturday", "sunday", "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december", "mr", "mrs", "ms",
+    "dr", "president", "prime", "minister", "chancellor", "ceo", "chairman", "spokesman",
+    "spokeswoman", "spokesperson", "sir", "lord", "lady", "related", "article", "original",
+    "url", "go", "suggest", "view", "comments", "homepage", "photo", "image", "video",
+    "read", "more", "update", "updated", "breaking", "exclusive", "opinion", "analysis",
+    "former", "current", "new", "u.s", "u.s.", "us", "uk", "eu",
+    "un", "russian", "ukrainian", "american", "chinese", "european", "british", "french",
+    "german", "israeli", "iranian", "indian", "western", "eastern", "northern", "southern",
+    "do", "does", "did", "is", "was", "are", "were", "has", "have", "had", "will", "would",
+    "can", "could", "should", "may", "might", "must", "with", "about", "into", "over",
+}
+_CONNECT = {"of", "de", "del", "der", "van", "von", "al", "bin", "la", "le", "du", "&", "and"}
+_CAP = re.compile(r"[A-Z][\w'’.\-&]*")
+
+
+@dataclass(frozen=True)
+class Name:
+    """A capitalised name sequence in a passage; `the` marks a preceding lowercase 'the'."""
+
+    text: str
+    start: int
+    end: int
+    the: bool = False
+
+
+def _strip_possessive(tok: str) -> str:
+    tok = tok.rstrip(".,")
+    for suf in ("'s", "’s", "'", "’"):
+        if tok.endswith(suf):
+            return tok[: -len(suf)]
+    return tok
+
+
+def find_names(text: str) -> list[Name]:
+    """Capitalised word sequences that look like names (stop-words and dates excluded)."""
+    toks = [(m.group(0), m.start(), m.end()) for m in re.finditer(r"[\w'’.\-&]+", text)]
+    names: list[Name] = []
+    i = 0
+    while i < len(toks):
+        tok, s, e = toks[i]
+        if not _CAP.fullmatch(tok) or _strip_possessive(tok).lower().rstrip(".") in NOT_NAMES:
+            i += 1
+            continue
+        j, end, parts = i + 1, e, [_strip_possessive(tok)]
+        possessive = parts[0] != tok.rstrip(".,")
+        while j < len(toks) and not possessive:
+            nxt, _, ne = toks[j]
+            gap = text[end:toks[j][1]]
+            if gap.strip():  # punctuation between words ends the name
+                break
+            if nxt in _CONNECT and j + 1 < len(toks) and _CAP.fullmatch(toks[j + 1][0]) \
+                    and not text[ne:toks[j + 1][1]].strip():
+                parts.append(nxt)
+                j += 1
+                continue
+            if not _CAP.fullmatch(nxt) or _strip_possessive(nxt).lower() in NOT_NAMES:
+                break
+            clean_tok = _strip_possessive(nxt)
+            possessive = clean_tok != nxt.rstrip(".,")
+            parts.append(clean_tok)
+            end = toks[j][1] + len(clean_tok)
+            j += 1
+        text_name = " ".join(parts).rstrip(".")
+        the = text[max(0, s - 4):s].lower() == "the "
+        if len(text_name) > 1:
+            names.append(Name(text_name, s, s + len(text_name), the))
+        i = j
+    return names

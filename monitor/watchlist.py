@@ -1,0 +1,334 @@
+"""Watchlists: YAML files that ops edit, validated strictly, every error named by file and line.
+
+All `*.yaml`/`*.yml` files of a directory are merged. Each file is checked on its own against the
+schema (unknown keys, bad URLs, bad durations); then the merged watchlist is checked across files
+(duplicate ids and names, unknown entity and channel names). `${VAR}` and `${VAR:-default}` in
+strings come from the environment, so secrets stay out of the YAML; a target that expands to an
+empty string is switched off, and `${VAR}` with VAR unset is an error.
+"""
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+
+from monitor.match import Claim, Entity
+
+_DURATION = re.compile(r"(\d+)\s*(d|h|m|s)")
+_UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
+MIN_EVERY_SECONDS = 30
+
+
+def parse_duration(text: str | int) -> int:
+    """'5m', '1h30m', '90s', '1d' → seconds. Bare numbers are refused: the unit is never implied."""
+    if isinstance(text, bool) or not isinstance(text, str):
+        raise ValueError(f"duration {text!r} needs a unit, like '5m', '1h' or '90s'")
+    compact = text.strip().lower().replace(" ", "")
+    if not compact or _DURATION.sub("", compact):
+        raise ValueError(f"not a duration: {text!r} (use e.g. '30s', '5m', '1h30m', '1d')")
+    seconds = sum(int(n) * _UNITS[u] for n, u in _DURATION.findall(compact))
+    if seconds < MIN_EVERY_SECONDS:
+        raise ValueError(f"duration {text!r} is shorter than {MIN_EVERY_SECONDS}s; be kind to outlets")
+    return seconds
+
+
+def _http_url(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected a URL, got {value!r}")
+    parts = urlsplit(value.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"not an http(s) URL: {value!r}")
+    return value.strip()
+
+
+HttpURL = Annotated[str, BeforeValidator(_http_url)]
+Duration = Annotated[int, BeforeValidator(parse_duration)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class SourceModel(_Strict):
+    name: Name
+    feed: HttpURL | None = None
+    page: HttpURL | None = None
+    every: Duration = Field(default=900, validate_default=False)
+
+    @field_validator("page")
+    @classmethod
+    def _one_kind(cls, page: str | None, info: Any) -> str | None:
+        feed = info.data.get("feed")
+        if (feed is None) == (page is None):
+            raise ValueError("give exactly one of 'feed' (RSS/Atom) or 'page' (outlet page)")
+        return page
+
+
+class EntityModel(_Strict):
+    name: Name
+    aliases: list[Name] = []
+
+
+class ClaimModel(_Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_.-]*$", max_length=100)]
+    statement: Annotated[str, Field(min_length=8)]
+    entities: list[Name] = []
+    keywords: list[Name] = []
+    notify: list[Name] = []
+
+
+def _listify(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
+class FileModel(_Strict):
+    sources: list[SourceModel] = []
+    entities: list[EntityModel] = []
+    claims: list[ClaimModel] = []
+    channels: dict[Name, Annotated[list[str], BeforeValidator(_listify)]] = {}
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: Path
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.message}"
+
+
+class WatchlistError(Exception):
+    """Every problem found, so ops fix them all in one go."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = sorted(problems, key=lambda p: (str(p.path), p.line))
+        super().__init__("\n".join(map(str, self.problems)))
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    kind: str  # "feed" | "page"
+    url: str
+    every_seconds: int
+
+
+@dataclass(frozen=True)
+class Watchlist:
+    """The merged, validated watchlist the daemon runs on."""
+
+    sources: tuple[Source, ...]
+    entities: tuple[Entity, ...]
+    claims: tuple[Claim, ...]
+    channels: Mapping[str, tuple[str, ...]]  # channel → apprise URLs ("" = switched off)
+    notify: Mapping[str, tuple[str, ...]]  # claim id → channel names
+    files: tuple[Path, ...] = field(default=())
+
+
+# --- YAML with line numbers -------------------------------------------------------------------
+
+Loc = tuple[str | int, ...]
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+_SCALARS = yaml.SafeLoader("")  # only its constructor is used: YAML scalars → Python values
+
+
+class _Reader:
+    """Turns a composed YAML node tree into plain data, remembering the line of every location."""
+
+    def __init__(self, path: Path, env: Mapping[str, str]) -> None:
+        self.path, self.env = path, env
+        self.lines: dict[Loc, int] = {}
+        self.problems: list[Problem] = []
+
+    def problem(self, line: int, message: str) -> None:
+        self.problems.append(Problem(self.path, line, message))
+
+    def read(self, node: yaml.Node, loc: Loc = ()) -> Any:
+        self.lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, yaml.MappingNode):
+            out: dict[Any, Any] = {}
+            for key_node, value_node in node.value:
+                key = self.read(key_node, loc + ("<key>",))
+                line = key_node.start_mark.line + 1
+                if key in out:
+                    self.problem(line, f"duplicate key {key!r}")
+                self.lines[loc + (key,)] = line
+                out[key] = self.read(value_node, loc + (key,))
+            return out
+        if isinstance(node, yaml.SequenceNode):
+            return [self.read(item, loc + (i,)) for i, item in enumerate(node.value)]
+        value = _SCALARS.construct_object(node, deep=True)
+        return self.expand(value, node.start_mark.line + 1) if isinstance(value, str) else value
+
+    def expand(self, text: str, line: int) -> str:
+        def sub(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            if name in self.env:
+                return self.env[name]
+            if default is not None:
+                return default
+            self.problem(line, f"environment variable {name} is not set (write ${{{name}:-}} to allow it unset)")
+            return ""
+
+        return _ENV.sub(sub, text)
+
+    def line_of(self, loc: Loc) -> int:
+        while loc and loc not in self.lines:
+            loc = loc[:-1]
+        return self.lines.get(loc, 1)
+
+
+def _read_file(path: Path, env: Mapping[str, str]) -> tuple[FileModel | None, _Reader]:
+    """Parse one file; the model holds its valid entries, the reader its problems."""
+    reader = _Reader(path, env)
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        reader.problem(mark.line + 1 if mark else 1, f"YAML syntax: {err.problem or err}")
+        return None, reader
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        reader.problem(1, f"cannot read: {err}")
+        return None, reader
+    data = reader.read(node) if node is not None else {}
+    if not isinstance(data, dict):
+        reader.problem(1, "a watchlist file is a mapping with sources, entities, claims, channels")
+        return None, reader
+    return _validate(data, reader), reader
+
+
+_SECTIONS: dict[str, type[BaseModel]] = {"sources": SourceModel, "entities": EntityModel, "claims": ClaimModel}
+
+
+def _validate(data: dict[Any, Any], reader: _Reader) -> FileModel:
+    """Validate item by item, so one bad entry does not hide the problems of the others."""
+    good: dict[str, Any] = {}
+    for key, value in data.items():
+        if key == "channels":
+            try:
+                good[key] = FileModel.model_validate({"channels": value}).channels
+            except ValidationError as err:
+                _report(err, (), reader)
+        elif key in _SECTIONS:
+            if not isinstance(value, list):
+                reader.problem(reader.line_of((key,)), f"{key}: expected a list of entries")
+                continue
+            items = []
+            for i, item in enumerate(value):
+                try:
+                    items.append(_SECTIONS[key].model_validate(item))
+                except ValidationError as err:
+                    _report(err, (key, i), reader)
+            good[key] = items
+        else:
+            reader.problem(reader.line_of((key,)), f"unknown key {key!r} (expected sources, entities, claims, channels)")
+    return FileModel.model_construct(**good)
+
+
+def _report(err: ValidationError, prefix: Loc, reader: _Reader) -> None:
+    for e in err.errors():
+        loc = prefix + tuple(e["loc"])
+        where = ".".join(str(p) for p in loc[:-1] if p != "<key>") if e["type"] == "extra_forbidden" else ".".join(map(str, loc))
+        if e["type"] == "extra_forbidden":
+            message = f"unknown key {loc[-1]!r}" + (f" in {where}" if where else "")
+        else:
+            msg = e["msg"].removeprefix("Value error, ")
+            message = f"{where}: {msg}" if where else msg
+        reader.problem(reader.line_of(loc), message)
+
+
+def watchlist_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def load_watchlists(directory: Path | str, env: Mapping[str, str] | None = None) -> Watchlist:
+    """Load and validate every YAML file of `directory`; raise WatchlistError listing all problems."""
+    directory = Path(directory)
+    env = os.environ if env is None else env
+    if not directory.is_dir():
+        raise WatchlistError([Problem(directory, 0, "watchlist directory does not exist")])
+    files = watchlist_files(directory)
+    if not files:
+        raise WatchlistError([Problem(directory, 0, "no *.yaml watchlist files here")])
+    parsed: list[tuple[FileModel, _Reader]] = []
+    problems: list[Problem] = []
+    for path in files:
+        model, reader = _read_file(path, env)
+        problems += reader.problems
+        if model is not None:
+            parsed.append((model, reader))
+    watchlist = _merge(parsed, problems)
+    if problems:
+        raise WatchlistError(problems)
+    return replace(watchlist, files=tuple(files))
+
+
+def _merge(parsed: list[tuple[FileModel, _Reader]], problems: list[Problem]) -> Watchlist:
+    """Cross-file checks: unique names and ids, and every reference resolves."""
+    first_seen: dict[tuple[str, str], Problem] = {}
+
+    def unique(kind: str, key: str, reader: _Reader, loc: Loc) -> bool:
+        here = Problem(reader.path, reader.line_of(loc), "")
+        seen = first_seen.setdefault((kind, key.casefold()), here)
+        if seen is not here:
+            problems.append(Problem(here.path, here.line, f"duplicate {kind} {key!r} (first at {seen.path}:{seen.line})"))
+            return False
+        return True
+
+    sources: list[Source] = []
+    entities: dict[str, Entity] = {}
+    channels: dict[str, tuple[str, ...]] = {}
+    for model, r in parsed:
+        for i, s in enumerate(model.sources):
+            url = s.feed or s.page or ""
+            if unique("source", s.name, r, ("sources", i)) and unique("source URL", url, r, ("sources", i, "feed" if s.feed else "page")):
+                sources.append(Source(s.name, "feed" if s.feed else "page", url, s.every))
+        for i, e in enumerate(model.entities):
+            if unique("entity", e.name, r, ("entities", i, "name")):
+                entities[e.name.casefold()] = Entity(e.name, tuple(e.aliases))
+        for name, urls in model.channels.items():
+            if unique("channel", name, r, ("channels", name)):
+                channels[name] = tuple(u.strip() for u in urls)
+                _check_targets(name, urls, r, problems)
+
+    claims: list[Claim] = []
+    notify: dict[str, tuple[str, ...]] = {}
+    for model, r in parsed:
+        for i, c in enumerate(model.claims):
+            if not unique("claim id", c.id, r, ("claims", i, "id")):
+                continue
+            resolved = []
+            for j, name in enumerate(c.entities):
+                entity = entities.get(name.casefold())
+                if entity is None:
+                    problems.append(Problem(r.path, r.line_of(("claims", i, "entities", j)), f"claim {c.id!r}: unknown entity {name!r} (declare it under 'entities:')"))
+                else:
+                    resolved.append(entity)
+            for j, channel in enumerate(c.notify):
+                if channel not in channels:
+                    problems.append(Problem(r.path, r.line_of(("claims", i, "notify", j)), f"claim {c.id!r}: unknown channel {channel!r} (declare it under 'channels:')"))
+            claims.append(Claim(c.id, c.statement, tuple(resolved), tuple(c.keywords)))
+            notify[c.id] = tuple(c.notify)
+    return Watchlist(tuple(sources), tuple(entities.values()), tuple(claims), channels, notify)
+
+
+def _check_targets(name: str, urls: list[str], reader: _Reader, problems: list[Problem]) -> None:
+    from alerts.deliver import target_error  # the alert layer owns what a valid target is
+
+    for j, url in enumerate(urls):
+        if not url.strip():
+            continue  # switched off by an empty ${VAR:-}
+        error = target_error(url.strip())
+        if error:
+            problems.append(Problem(reader.path, reader.line_of(("channels", name, j)), f"channel {name!r}: {error}"))

@@ -1,0 +1,223 @@
+"""Findings → evidence, stances, alerts and deliveries; and the delivery queue.
+
+Session-level functions used by `Repository`; each runs inside the caller's transaction so the
+evidence, the stance change, the alert and its deliveries commit together or not at all.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from monitor.decide import to_alert, verdicts
+from monitor.match import Finding, Stance
+from storage.models import Alert, Article, Delivery, DeliveryAttempt, Evidence, PartyStance
+from storage.records import ClaimRouting, PendingDelivery
+
+
+class StanceConflict(Exception):
+    """Another transaction changed a party's stance between our read and our write."""
+
+
+async def record_findings(
+    s: AsyncSession,
+    article_id: int,
+    findings: Sequence[Finding],
+    claims: Mapping[str, ClaimRouting],
+    now: datetime,
+) -> list[int]:
+    """Store every finding; alert (with one pending delivery per target) on stance changes.
+
+    Findings about claims missing from `claims` (e.g. dropped from the watchlist) are kept as
+    evidence only: without a statement there is nothing to alert, and not recording the stance
+    means the party alerts normally if the claim is tracked again.
+    Raises `StanceConflict` or IntegrityError when a concurrent writer raced us; the caller
+    retries the whole transaction, which then sees the winner's stance.
+    """
+    if not findings:
+        return []
+    rows = [
+        {
+            "article_id": article_id,
+            "claim_id": f.claim_id,
+            "stance": str(f.stance),
+            "party": f.party,
+            "party_kind": f.party_kind,
+            "quote": f.quote,
+            "cue": f.cue,
+            "created_at": now,
+        }
+        for f in findings
+    ]
+    result = await s.execute(
+        insert(Evidence).returning(Evidence.id, sort_by_parameter_order=True), rows
+    )
+    evidence_ids = {id(f): eid for f, eid in zip(findings, result.scalars().all(), strict=True)}
+
+    found = [v for v in verdicts(findings) if v.claim_id in claims]
+    if not found:
+        return []
+    pairs = {(v.claim_id, v.party) for v in found}
+    held = await s.execute(
+        select(PartyStance.claim_id, PartyStance.party, PartyStance.stance)
+        .where(or_(*(and_(PartyStance.claim_id == c, PartyStance.party == p) for c, p in pairs)))
+        .with_for_update()  # PostgreSQL: serialise replicas deciding on the same party
+    )
+    current = {(c, p): Stance(st) for c, p, st in held.all()}
+
+    alert_ids: list[int] = []
+    for v in to_alert(current, found):
+        evidence_id = evidence_ids[id(v.finding)]
+        before = current.get((v.claim_id, v.party))
+        if before is None:
+            await s.execute(
+                insert(PartyStance).values(
+                    claim_id=v.claim_id, party=v.party, stance=str(v.stance),
+                    evidence_id=evidence_id, updated_at=now,
+                )
+            )
+        else:
+            changed = await s.execute(
+                update(PartyStance)
+                .where(
+                    PartyStance.claim_id == v.claim_id,
+                    PartyStance.party == v.party,
+                    PartyStance.stance == str(before),
+                )
+                .values(stance=str(v.stance), evidence_id=evidence_id, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if changed.rowcount != 1:  # type: ignore[attr-defined]
+                raise StanceConflict(f"{v.claim_id}/{v.party} changed concurrently")
+        last = await s.scalar(
+            select(func.max(Alert.generation)).where(
+                Alert.claim_id == v.claim_id, Alert.party == v.party
+            )
+        )
+        routing = claims[v.claim_id]
+        alert_id = await s.scalar(
+            insert(Alert)
+            .values(
+                claim_id=v.claim_id, party=v.party, stance=str(v.stance),
+                statement=routing.statement, evidence_id=evidence_id,
+                generation=(last or 0) + 1, created_at=now,
+            )
+            .returning(Alert.id)
+        )
+        assert alert_id is not None
+        await insert_deliveries(s, alert_id, routing, now)
+        alert_ids.append(alert_id)
+    return alert_ids
+
+
+async def insert_deliveries(
+    s: AsyncSession, alert_id: int, routing: ClaimRouting, now: datetime
+) -> None:
+    """One pending delivery per target of the claim, due at once."""
+    if not routing.targets:
+        return
+    await s.execute(
+        insert(Delivery),
+        [
+            {
+                "alert_id": alert_id, "channel": t.channel, "target_index": t.index,
+                "target_label": t.label, "status": "pending", "attempts": 0,
+                "next_attempt_at": now, "leased_until": None, "sent_at": None,
+                "last_error": None,
+            }
+            for t in routing.targets
+        ],
+    )
+
+
+async def lease_deliveries(
+    s: AsyncSession, now: datetime, limit: int, lease_seconds: float, due_by: datetime | None = None
+) -> list[PendingDelivery]:
+    """Take up to `limit` due deliveries for `lease_seconds`; a leased one is skipped by others.
+
+    One UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) re-checking the lease condition:
+    on PostgreSQL replicas skip each other's rows; on SQLite the statement runs under the
+    single write lock, so a racing lease sees the new `leased_until` and takes nothing.
+    """
+    def due(t: Any) -> Any:
+        return and_(
+            t.status == "pending",
+            t.next_attempt_at <= (due_by or now),
+            or_(t.leased_until.is_(None), t.leased_until < now),
+        )
+
+    d = aliased(Delivery, name="due")
+    pick = (
+        select(d.id)
+        .where(due(d))
+        .order_by(d.next_attempt_at, d.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    leased = await s.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(pick.scalar_subquery()), due(Delivery))
+        .values(leased_until=now + timedelta(seconds=lease_seconds))
+        .returning(Delivery.id)
+        .execution_options(synchronize_session=False)
+    )
+    ids = list(leased.scalars().all())
+    if not ids:
+        return []
+    rows = await s.execute(
+        select(Delivery, Alert, Evidence, Article)
+        .join(Alert, Delivery.alert_id == Alert.id)
+        .join(Evidence, Alert.evidence_id == Evidence.id)
+        .join(Article, Evidence.article_id == Article.id)
+        .where(Delivery.id.in_(ids))
+        .order_by(Delivery.next_attempt_at, Delivery.id)
+    )
+    return [
+        PendingDelivery(
+            id=dl.id, alert_id=al.id, channel=dl.channel, target_index=dl.target_index,
+            target_label=dl.target_label, attempts=dl.attempts, claim_id=al.claim_id,
+            statement=al.statement, party=al.party, stance=al.stance, quote=ev.quote,
+            cue=ev.cue, outlet=ar.outlet, article_title=ar.title, article_url=ar.url,
+            published_at=ar.published_at, alerted_at=al.created_at,
+        )
+        for dl, al, ev, ar in rows.all()
+    ]
+
+
+async def record_attempt(
+    s: AsyncSession,
+    delivery_id: int,
+    *,
+    now: datetime,
+    ok: bool,
+    error: str | None,
+    duration_ms: int,
+    next_attempt_at: datetime | None,
+) -> None:
+    """Log the attempt and move the delivery on: sent, retry at `next_attempt_at`, or failed.
+
+    Only a pending delivery changes state: a late report from a worker whose lease expired
+    must not turn a delivery another worker already sent back into pending or failed.
+    """
+    await s.execute(
+        insert(DeliveryAttempt).values(
+            delivery_id=delivery_id, at=now, ok=ok, error=error, duration_ms=duration_ms
+        )
+    )
+    values: dict[str, object] = {"attempts": Delivery.attempts + 1, "leased_until": None}
+    if ok:
+        values |= {"status": "sent", "sent_at": now, "last_error": None}
+    elif next_attempt_at is not None:
+        values |= {"status": "pending", "next_attempt_at": next_attempt_at, "last_error": error}
+    else:
+        values |= {"status": "failed", "last_error": error}
+    await s.execute(
+        update(Delivery)
+        .where(Delivery.id == delivery_id, Delivery.status == "pending")
+        .values(values)
+        .execution_options(synchronize_session=False)
+    )

@@ -1,0 +1,93 @@
+"""Engines for SQLite (embedded default) and PostgreSQL (shared by replicas), migrated on open."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+BUSY_TIMEOUT_MS = 30_000
+# Arbitrary constant: serialises concurrent migrations of replicas opening one PostgreSQL.
+_PG_MIGRATION_LOCK = 0x636C61696D77
+
+
+def normalize_url(url: str) -> URL:
+    """Map plain `sqlite://` / `postgresql://` URLs to the async drivers we ship."""
+    u = make_url(url)
+    backend = u.get_backend_name()
+    if backend == "sqlite":
+        return u.set(drivername="sqlite+aiosqlite")
+    if backend in ("postgresql", "postgres"):
+        return u.set(drivername="postgresql+asyncpg")
+    raise ValueError(f"unsupported database URL {u.render_as_string(hide_password=True)!r}")
+
+
+def create_engine_for(url: str) -> AsyncEngine:
+    """An engine with the per-connection settings; no migration (see `open_engine`)."""
+    u = normalize_url(url)
+    engine = create_async_engine(u, pool_pre_ping=u.get_backend_name() == "postgresql")
+    if u.get_backend_name() == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    """WAL, FKs, busy timeout; and `BEGIN IMMEDIATE` so SQLite savepoints work and writers queue.
+
+    The driver's own lazy BEGIN breaks SAVEPOINT, and a deferred transaction that reads then
+    writes fails with SQLITE_BUSY instead of waiting when another writer got there first.
+    Taking the write lock up front makes every transaction wait its turn (single writer).
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cur = dbapi_connection.cursor()
+        try:
+            cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA foreign_keys = ON")
+            cur.execute("PRAGMA synchronous = NORMAL")
+        finally:
+            cur.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Programmatic alembic config: no alembic.ini needed in an installed package."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        cfg.attributes["connection"] = connection
+    return cfg
+
+
+def _upgrade(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_PG_MIGRATION_LOCK})")
+    command.upgrade(alembic_config(connection), "head")
+
+
+async def migrate(engine: AsyncEngine) -> None:
+    """Upgrade the schema to head in one transaction."""
+    async with engine.begin() as conn:
+        await conn.run_sync(_upgrade)
+
+
+async def open_engine(url: str) -> AsyncEngine:
+    """An engine for `url` (sqlite[+aiosqlite]:///path or postgresql[+asyncpg]://…), at head."""
+    engine = create_engine_for(url)
+    try:
+        await migrate(engine)
+    except BaseException:
+        await engine.dispose()
+        raise
+    return engine

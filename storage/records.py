@@ -1,0 +1,149 @@
+"""Plain records crossing the storage boundary: no SQLAlchemy objects leak out of `storage`."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A source as the watchlist configures it."""
+
+    name: str
+    kind: str  # "feed" | "page"
+    url: str
+    every_seconds: int
+
+
+@dataclass(frozen=True)
+class SourceState:
+    """A source with its fetch state, as leased for one poll."""
+
+    id: int
+    name: str
+    kind: str
+    url: str
+    every_seconds: int
+    etag: str | None
+    last_modified: str | None
+    body_hash: str | None
+    error_count: int
+    last_error: str | None
+    last_error_kind: str | None
+    next_due_at: datetime
+    last_success_at: datetime | None
+    # Added for status views; defaults keep positional construction working.
+    enabled: bool = True
+    leased_until: datetime | None = None
+    last_fetched_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ArticleRecord:
+    """An extracted article ready to store (unique by canonical URL and by content hash)."""
+
+    source_id: int
+    url: str  # canonical URL
+    content_hash: str  # hash of the normalised text
+    title: str
+    text: str
+    outlet: str
+    published_at: datetime | None
+    fetched_at: datetime
+
+
+@dataclass(frozen=True)
+class Target:
+    """One apprise URL of a channel, addressed by position so secrets never enter the database."""
+
+    channel: str
+    index: int
+    label: str  # the URL with secrets masked (apprise privacy form), for logs and the desk
+
+
+@dataclass(frozen=True)
+class ClaimRouting:
+    """What an alert about a claim needs from the watchlist: its words and where it goes."""
+
+    statement: str
+    targets: tuple[Target, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class PendingDelivery:
+    """One alert to one target, with everything needed to render it."""
+
+    id: int
+    alert_id: int
+    channel: str
+    target_index: int
+    target_label: str
+    attempts: int
+    claim_id: str
+    statement: str
+    party: str
+    stance: str  # "confirms" | "denies"
+    quote: str
+    cue: str
+    outlet: str
+    article_title: str
+    article_url: str
+    published_at: datetime | None
+    alerted_at: datetime
+
+
+@dataclass(frozen=True)
+class EvidenceRecord:
+    """One stored finding: who took which stance on a claim in which article."""
+
+    id: int
+    article_id: int
+    claim_id: str
+    stance: str  # "confirms" | "denies" | "discusses" | "unrelated"
+    party: str
+    party_kind: str
+    quote: str
+    cue: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class AlertRecord:
+    """A decided alert; generation counts the party's stance changes on the claim (1 = first)."""
+
+    id: int
+    claim_id: str
+    party: str
+    stance: str  # "confirms" | "denies"
+    statement: str
+    evidence_id: int
+    generation: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DeliveryRecord:
+    """The state of one alert's delivery to one target, for status views and tests."""
+
+    id: int
+    alert_id: int
+    channel: str
+    target_index: int
+    target_label: str
+    status: str  # "pending" | "sent" | "failed"
+    attempts: int
+    next_attempt_at: datetime
+    sent_at: datetime | None
+    last_error: str | None
+
+
+@dataclass(frozen=True)
+class AttemptRecord:
+    """One try at sending a delivery."""
+
+    id: int
+    delivery_id: int
+    at: datetime
+    ok: bool
+    error: str | None
+    duration_ms: int

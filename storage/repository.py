@@ -1,0 +1,420 @@
+"""The storage API the daemon uses: schedule, articles, findings and the delivery queue.
+
+Every time is passed in by the caller (aware datetimes; no clock reads here) so behaviour is
+reproducible in tests. Results are plain records from `storage.records`.
+"""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import aliased
+
+from monitor.match import Finding
+from storage import alerting
+from storage.db import open_engine
+from storage.models import (
+    Alert,
+    Article,
+    Delivery,
+    DeliveryAttempt,
+    Evidence,
+    SeenUrl,
+    Source,
+)
+from storage.records import (
+    AlertRecord,
+    ArticleRecord,
+    AttemptRecord,
+    ClaimRouting,
+    DeliveryRecord,
+    EvidenceRecord,
+    PendingDelivery,
+    SourceSpec,
+    SourceState,
+)
+
+T = TypeVar("T")
+_RETRIES = 5
+_CHUNK = 500  # bound parameters per IN (...) list, well under both backends' limits
+
+
+def _raced(exc: BaseException) -> bool:
+    """True for a unique-key clash or stance conflict: another writer won; retrying is right."""
+    if isinstance(exc, alerting.StanceConflict):
+        return True
+    if isinstance(exc, IntegrityError):
+        orig = exc.orig
+        return getattr(orig, "sqlstate", None) == "23505" or "UNIQUE constraint" in str(orig)
+    return False
+
+
+def _source_state(s: Source) -> SourceState:
+    return SourceState(
+        id=s.id, name=s.name, kind=s.kind, url=s.url, every_seconds=s.every_seconds,
+        etag=s.etag, last_modified=s.last_modified, body_hash=s.body_hash,
+        error_count=s.error_count, last_error=s.last_error, last_error_kind=s.last_error_kind,
+        next_due_at=s.next_due_at, last_success_at=s.last_success_at, enabled=s.enabled,
+        leased_until=s.leased_until, last_fetched_at=s.last_fetched_at,
+    )
+
+
+class Repository:
+    """One engine and session factory; safe to share by many tasks and by several replicas."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._pg = engine.dialect.name == "postgresql"
+
+    @classmethod
+    async def open(cls, url: str) -> Repository:
+        """Open (and migrate to head) the database at `url`."""
+        return cls(await open_engine(url))
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def _transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        """Run `work` in one transaction, retried from scratch when a concurrent writer won."""
+        for attempt in range(_RETRIES):
+            try:
+                async with self._sessions.begin() as s:
+                    return await work(s)
+            except (IntegrityError, alerting.StanceConflict) as exc:
+                if not _raced(exc) or attempt == _RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _insert(self, table: Any) -> Any:
+        return (pg_insert if self._pg else sqlite_insert)(table)
+
+    # -- schedule ---------------------------------------------------------------------------
+
+    async def sync_sources(self, specs: Sequence[SourceSpec], now: datetime) -> None:
+        """Make the table match the watchlist; unlisted sources are disabled, never deleted.
+
+        A changed URL is a different resource: its conditional-GET state is reset and it is
+        polled at once. New sources are due at `now`.
+        """
+        names = [sp.name for sp in specs]
+        if len(set(names)) != len(names):
+            raise ValueError("duplicate source names in specs")
+
+        async def work(s: AsyncSession) -> None:
+            rows = {r.name: r for r in (await s.scalars(select(Source))).all()}
+            for sp in specs:
+                row = rows.get(sp.name)
+                if row is None:
+                    s.add(Source(
+                        name=sp.name, kind=sp.kind, url=sp.url, every_seconds=sp.every_seconds,
+                        enabled=True, next_due_at=now, leased_until=None, etag=None,
+                        last_modified=None, body_hash=None, last_fetched_at=None,
+                        last_success_at=None, last_error=None, last_error_kind=None,
+                        error_count=0, created_at=now,
+                    ))
+                    continue
+                if row.url != sp.url:
+                    row.url = sp.url
+                    row.etag = row.last_modified = row.body_hash = None
+                    row.next_due_at = min(row.next_due_at, now)
+                row.kind, row.every_seconds, row.enabled = sp.kind, sp.every_seconds, True
+            listed = set(names)
+            for name, row in rows.items():
+                if name not in listed:
+                    row.enabled = False
+
+        await self._transaction(work)
+
+    async def lease_due_sources(
+        self, now: datetime, limit: int, lease_seconds: float, due_by: datetime | None = None
+    ) -> list[SourceState]:
+        """Take up to `limit` due sources (oldest due first) for `lease_seconds`.
+
+        `due_by` later than `now` takes sources due before then too (`run --once` polls all).
+        A single UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) that re-checks the
+        lease: PostgreSQL replicas skip rows another one holds, and on SQLite the statement
+        runs under the one write lock, so no source is ever handed out twice at once.
+        """
+        def due(t: Any) -> Any:
+            return and_(
+                t.enabled.is_(True),
+                t.next_due_at <= (due_by or now),
+                or_(t.leased_until.is_(None), t.leased_until < now),
+            )
+
+        inner = aliased(Source, name="due")
+        pick = (
+            select(inner.id).where(due(inner)).order_by(inner.next_due_at, inner.id)
+            .limit(limit).with_for_update(skip_locked=True)
+        )
+
+        async def work(s: AsyncSession) -> list[SourceState]:
+            res = await s.scalars(
+                update(Source)
+                .where(Source.id.in_(pick.scalar_subquery()), due(Source))
+                .values(leased_until=now + timedelta(seconds=lease_seconds))
+                .returning(Source)
+                .execution_options(synchronize_session=False)
+            )
+            rows = sorted(res.all(), key=lambda r: (r.next_due_at, r.id))
+            return [_source_state(r) for r in rows]
+
+        return await self._transaction(work)
+
+    async def finish_poll(
+        self,
+        source_id: int,
+        *,
+        now: datetime,
+        next_due_at: datetime,
+        etag: str | None,
+        last_modified: str | None,
+        body_hash: str | None,
+        error: str | None,
+        error_kind: str | None,
+    ) -> None:
+        """Release the lease and record the outcome; `error` set means the poll failed.
+
+        On success the conditional-GET fields only move forward (None keeps the old value,
+        e.g. a 304 that sent no new ETag); on failure they are left alone.
+        """
+        values: dict[str, Any] = {
+            "leased_until": None, "next_due_at": next_due_at, "last_fetched_at": now,
+        }
+        if error is None:
+            values |= {
+                "error_count": 0, "last_success_at": now,
+                "last_error": None, "last_error_kind": None,
+            }
+            for key, val in (("etag", etag), ("last_modified", last_modified),
+                             ("body_hash", body_hash)):
+                if val is not None:
+                    values[key] = val
+        else:
+            values |= {
+                "error_count": Source.error_count + 1,
+                "last_error": error, "last_error_kind": error_kind,
+            }
+
+        async def work(s: AsyncSession) -> None:
+            await s.execute(
+                update(Source).where(Source.id == source_id).values(values)
+                .execution_options(synchronize_session=False)
+            )
+
+        await self._transaction(work)
+
+    async def source_states(self) -> list[SourceState]:
+        """Every source (disabled ones too, see `enabled`), by name."""
+        async with self._sessions() as s:
+            rows = await s.scalars(select(Source).order_by(Source.name))
+            return [_source_state(r) for r in rows.all()]
+
+    # -- articles ---------------------------------------------------------------------------
+
+    async def known_urls(self, urls: Sequence[str]) -> set[str]:
+        """The URLs already stored as articles or remembered as seen."""
+        wanted = list(dict.fromkeys(urls))
+        found: set[str] = set()
+        async with self._sessions() as s:
+            for i in range(0, len(wanted), _CHUNK):
+                part = wanted[i:i + _CHUNK]
+                found.update((await s.scalars(select(Article.url).where(Article.url.in_(part)))).all())
+                found.update((await s.scalars(select(SeenUrl.url).where(SeenUrl.url.in_(part)))).all())
+        return found
+
+    async def _mark_seen(
+        self, s: AsyncSession, url: str, source_id: int | None, outcome: str, now: datetime
+    ) -> None:
+        await s.execute(
+            self._insert(SeenUrl)
+            .values(url=url, source_id=source_id, first_seen_at=now, outcome=outcome)
+            .on_conflict_do_nothing(index_elements=["url"])
+        )
+
+    async def mark_seen(self, url: str, source_id: int | None, outcome: str, now: datetime) -> None:
+        """Remember a link that gave no new article; the first outcome and time are kept."""
+        async with self._sessions.begin() as s:
+            await self._mark_seen(s, url, source_id, outcome, now)
+
+    async def _insert_article(self, s: AsyncSession, rec: ArticleRecord) -> int | None:
+        """Insert in a SAVEPOINT, so a unique clash (URL or content already known, perhaps by a
+        concurrent writer) rolls back only the insert; the URL is then remembered as
+        "duplicate-content"."""
+        try:
+            async with s.begin_nested():
+                return await s.scalar(
+                    self._insert(Article).values(
+                        source_id=rec.source_id, url=rec.url, content_hash=rec.content_hash,
+                        title=rec.title, text=rec.text, outlet=rec.outlet,
+                        published_at=rec.published_at, fetched_at=rec.fetched_at,
+                    ).returning(Article.id)
+                )
+        except IntegrityError as exc:
+            if not _raced(exc):
+                raise
+        await self._mark_seen(s, rec.url, rec.source_id, "duplicate-content", rec.fetched_at)
+        return None
+
+    async def add_article(self, rec: ArticleRecord) -> int | None:
+        """Store the article and return its id, or None if its URL or content is known."""
+        async with self._sessions.begin() as s:
+            return await self._insert_article(s, rec)
+
+    async def store_article(
+        self,
+        rec: ArticleRecord,
+        findings: Sequence[Finding],
+        claims: Mapping[str, ClaimRouting],
+        now: datetime,
+    ) -> tuple[int, list[int]] | None:
+        """Store an article with its evidence, alerts and deliveries in ONE transaction.
+
+        Returns (article id, new alert ids), or None for a known URL or content (a syndicated
+        copy). A crash can never leave an article stored without what it said, which would
+        otherwise be lost: the next poll sees its URL as known and never matches it again.
+        """
+
+        async def work(s: AsyncSession) -> tuple[int, list[int]] | None:
+            article_id = await self._insert_article(s, rec)
+            if article_id is None:
+                return None
+            return article_id, await alerting.record_findings(s, article_id, findings, claims, now)
+
+        return await self._transaction(work)
+
+    # -- findings and deliveries ----------------------------------------------------------
+
+    async def record_findings(
+        self,
+        article_id: int,
+        findings: Sequence[Finding],
+        claims: Mapping[str, ClaimRouting],
+        now: datetime,
+    ) -> list[int]:
+        """Store evidence and any new alerts with their deliveries, atomically; new alert ids."""
+        return await self._transaction(
+            lambda s: alerting.record_findings(s, article_id, findings, claims, now)
+        )
+
+    async def lease_deliveries(
+        self, now: datetime, limit: int, lease_seconds: float, due_by: datetime | None = None
+    ) -> list[PendingDelivery]:
+        """Take up to `limit` due pending deliveries for `lease_seconds`, ready to render.
+
+        `due_by` later than `now` also takes those waiting out a backoff (`run --once`)."""
+        return await self._transaction(
+            lambda s: alerting.lease_deliveries(s, now, limit, lease_seconds, due_by)
+        )
+
+    async def record_attempt(
+        self,
+        delivery_id: int,
+        *,
+        now: datetime,
+        ok: bool,
+        error: str | None,
+        duration_ms: int,
+        next_attempt_at: datetime | None,
+    ) -> None:
+        """Log one send attempt: ok → sent; else retry at `next_attempt_at`, or failed if None."""
+        await self._transaction(
+            lambda s: alerting.record_attempt(
+                s, delivery_id, now=now, ok=ok, error=error, duration_ms=duration_ms,
+                next_attempt_at=next_attempt_at,
+            )
+        )
+
+    async def release_deliveries(
+        self, delivery_ids: Sequence[int], *, next_attempt_at: datetime | None = None
+    ) -> None:
+        """Hand back leased, unattempted deliveries (their target is down, or our lease ran
+        short): another run may take them at once, or from `next_attempt_at` if given."""
+        if not delivery_ids:
+            return
+        values: dict[str, Any] = {"leased_until": None}
+        if next_attempt_at is not None:
+            values["next_attempt_at"] = next_attempt_at
+
+        async def work(s: AsyncSession) -> None:
+            await s.execute(
+                update(Delivery)
+                .where(Delivery.id.in_(list(delivery_ids)), Delivery.status == "pending")
+                .values(values)
+                .execution_options(synchronize_session=False)
+            )
+
+        await self._transaction(work)
+
+    # -- listings for the CLI and tests ---------------------------------------------------
+
+    async def delivery_counts(self) -> dict[str, int]:
+        """Deliveries per status (pending/sent/failed), zeros included."""
+        async with self._sessions() as s:
+            rows = await s.execute(select(Delivery.status, func.count()).group_by(Delivery.status))
+            counts = {"pending": 0, "sent": 0, "failed": 0}
+            counts.update({status: n for status, n in rows.all()})
+            return counts
+
+    async def alerts(self, claim_id: str | None = None) -> list[AlertRecord]:
+        async with self._sessions() as s:
+            q = select(Alert).order_by(Alert.id)
+            if claim_id is not None:
+                q = q.where(Alert.claim_id == claim_id)
+            return [
+                AlertRecord(
+                    id=a.id, claim_id=a.claim_id, party=a.party, stance=a.stance,
+                    statement=a.statement, evidence_id=a.evidence_id,
+                    generation=a.generation, created_at=a.created_at,
+                )
+                for a in (await s.scalars(q)).all()
+            ]
+
+    async def evidence(self, article_id: int | None = None) -> list[EvidenceRecord]:
+        async with self._sessions() as s:
+            q = select(Evidence).order_by(Evidence.id)
+            if article_id is not None:
+                q = q.where(Evidence.article_id == article_id)
+            return [
+                EvidenceRecord(
+                    id=e.id, article_id=e.article_id, claim_id=e.claim_id, stance=e.stance,
+                    party=e.party, party_kind=e.party_kind, quote=e.quote, cue=e.cue,
+                    created_at=e.created_at,
+                )
+                for e in (await s.scalars(q)).all()
+            ]
+
+    async def deliveries(self, alert_id: int | None = None) -> list[DeliveryRecord]:
+        async with self._sessions() as s:
+            q = select(Delivery).order_by(Delivery.id)
+            if alert_id is not None:
+                q = q.where(Delivery.alert_id == alert_id)
+            return [
+                DeliveryRecord(
+                    id=d.id, alert_id=d.alert_id, channel=d.channel,
+                    target_index=d.target_index, target_label=d.target_label,
+                    status=d.status, attempts=d.attempts, next_attempt_at=d.next_attempt_at,
+                    sent_at=d.sent_at, last_error=d.last_error,
+                )
+                for d in (await s.scalars(q)).all()
+            ]
+
+    async def attempts(self, delivery_id: int | None = None) -> list[AttemptRecord]:
+        async with self._sessions() as s:
+            q = select(DeliveryAttempt).order_by(DeliveryAttempt.id)
+            if delivery_id is not None:
+                q = q.where(DeliveryAttempt.delivery_id == delivery_id)
+            return [
+                AttemptRecord(
+                    id=a.id, delivery_id=a.delivery_id, at=a.at, ok=a.ok, error=a.error,
+                    duration_ms=a.duration_ms,
+                )
+                for a in (await s.scalars(q)).all()
+            ]

@@ -1,0 +1,159 @@
+"""The whole product, as a desk uses it: `claimwatch run --once` from a feed to Slack and email.
+
+Real parts only: a local HTTP newsroom serving the seed articles, a local json:// receiver (what
+Slack-like webhooks look like to apprise), a local SMTP server, and the real database
+(SQLite and the local PostgreSQL through the `db_url` fixture).
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from storage.repository import Repository
+from tests.newsroom import REPO, Newsroom
+from tests.receivers import JsonReceiver, SmtpReceiver
+
+CLAIM = "Elon Musk has held private talks with Vladimir Putin"
+EXPECTED = {
+    f"Elon Musk denies: {CLAIM}",
+    f"Ian Bremmer confirms: {CLAIM}",
+    f"The Wall Street Journal confirms: {CLAIM}",
+    f"Kremlin denies: {CLAIM}",
+}
+
+
+def watchlist_dir(tmp_path: Path, feeds: dict[str, str]) -> Path:
+    """The bundled claim watchlist, verbatim, with sources pointing at the local newsroom."""
+    directory = tmp_path / "watchlists"
+    directory.mkdir()
+    shutil.copy(REPO / "watchlists" / "musk-putin.yaml", directory / "musk-putin.yaml")
+    lines = ["sources:"]
+    for name, url in feeds.items():
+        lines += [f"  - name: {name}", f"    feed: {url}", "    every: 5m"]
+    (directory / "sources.yaml").write_text("\n".join(lines) + "\n")
+    return directory
+
+
+async def claimwatch(*args: str, env: dict[str, str], timeout: float = 90) -> tuple[int, str]:
+    """Run the installed command line as a user would, without blocking the local servers."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "monitor", *args, env={**os.environ, **env}, cwd=str(REPO),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    return proc.returncode or 0, out.decode()
+
+
+def desk_env(slack: JsonReceiver, smtp: SmtpReceiver, **extra: str) -> dict[str, str]:
+    return {"SLACK_DESK_URL": slack.url, "DESK_EMAIL_URL": smtp.url, "CLAIMWATCH_LOG_LEVEL": "INFO", **extra}
+
+
+async def test_a_feed_of_the_seed_articles_alerts_each_party_exactly_once(tmp_path: Path, db_url: str) -> None:
+    async with Newsroom() as news, JsonReceiver() as slack:
+        with SmtpReceiver() as smtp:
+            wl = watchlist_dir(tmp_path, {"Local Wire": f"{news.base}/feed.xml"})
+            args = ("run", "--once", "--watchlists", str(wl), "--db", db_url)
+            code, log = await claimwatch(*args, env=desk_env(slack, smtp))
+            assert code == 0, log
+            assert sorted(m["title"] for m in slack.received) == sorted(EXPECTED), log
+            assert sorted(m.subject for m in smtp.messages) == sorted(EXPECTED), log
+            kremlin = next(m for m in slack.received if m["title"].startswith("Kremlin"))
+            assert f"{news.base}/news/2024/10/25/" in kremlin["message"]
+            assert "2024-10-25" in kremlin["message"]
+
+            code, log = await claimwatch(*args, env=desk_env(slack, smtp))
+            assert code == 0, log
+            assert len(slack.received) == 4 and len(smtp.messages) == 4, "a second run must deliver nothing"
+            assert news.hits["/feed.xml"] == 2
+            assert all(n == 1 for path, n in news.hits.items() if path.startswith("/news/")), news.hits
+
+
+async def test_alerts_wait_while_the_receiver_is_down_and_are_delivered_once_when_it_is_back(
+    tmp_path: Path, db_url: str
+) -> None:
+    async with Newsroom() as news, JsonReceiver() as slack:
+        with SmtpReceiver() as smtp:
+            wl = watchlist_dir(tmp_path, {"Local Wire": f"{news.base}/feed.xml"})
+            args = ("run", "--once", "--watchlists", str(wl), "--db", db_url)
+            slack.down()
+            code, log = await claimwatch(*args, env=desk_env(slack, smtp))
+            assert code == 0, log
+            assert slack.received == [] and len(smtp.messages) == 4
+            repo = await Repository.open(db_url)
+            try:
+                counts = await repo.delivery_counts()
+            finally:
+                await repo.close()
+            assert counts.get("pending") == 4 and counts.get("sent") == 4, counts
+
+            slack.up()
+            code, log = await claimwatch(*args, env=desk_env(slack, smtp))
+            assert code == 0, log
+            assert sorted(m["title"] for m in slack.received) == sorted(EXPECTED), log
+            assert len(smtp.messages) == 4, "email was already delivered and must not be sent again"
+
+            code, log = await claimwatch(*args, env=desk_env(slack, smtp))
+            assert len(slack.received) == 4 and len(smtp.messages) == 4
+
+
+async def test_broken_feeds_leave_a_clear_error_on_their_source_and_the_others_are_processed(
+    tmp_path: Path, db_url: str
+) -> None:
+    async with Newsroom(slow_seconds=5) as news, JsonReceiver() as slack:
+        with SmtpReceiver() as smtp:
+            wl = watchlist_dir(tmp_path, {
+                "Erroring Feed": f"{news.base}/broken/500",
+                "Slow Feed": f"{news.base}/broken/slow",
+                "Not A Feed": f"{news.base}/broken/html",
+                "Local Wire": f"{news.base}/feed.xml",
+            })
+            env = desk_env(slack, smtp, CLAIMWATCH_FETCH_TIMEOUT="1")
+            code, log = await claimwatch("run", "--once", "--watchlists", str(wl), "--db", db_url, env=env)
+            assert code == 0, log
+            assert sorted(m["title"] for m in slack.received) == sorted(EXPECTED), log
+
+            repo = await Repository.open(db_url)
+            try:
+                states = {s.name: s for s in await repo.source_states()}
+            finally:
+                await repo.close()
+            assert states["Local Wire"].last_error is None
+            assert states["Erroring Feed"].last_error_kind == "http"
+            assert "500" in (states["Erroring Feed"].last_error or "")
+            assert states["Slow Feed"].last_error_kind == "timeout"
+            assert states["Not A Feed"].last_error_kind == "not-a-feed"
+            assert "not an RSS/Atom feed" in (states["Not A Feed"].last_error or "")
+            for name in ("Erroring Feed", "Slow Feed", "Not A Feed"):
+                assert states[name].error_count == 1
+                assert name in log, f"the log must name the failing source {name!r}"
+
+
+async def test_check_prints_every_mistake_with_its_file_and_line(tmp_path: Path) -> None:
+    directory = tmp_path / "watchlists"
+    directory.mkdir()
+    (directory / "desk.yaml").write_text(
+        "sources:\n"
+        "  - name: Wire\n"
+        "    feed: https://example.org/rss\n"
+        "    evry: 5m\n"
+        "entities:\n"
+        "  - name: Elon Musk\n"
+        "claims:\n"
+        "  - id: musk-talks\n"
+        "    statement: Elon Musk has held private talks with Vladimir Putin\n"
+        "    entities: [Elon Musk, Vladimir Putin]\n"
+    )
+    code, out = await claimwatch("check", "--watchlists", str(directory), env={})
+    assert code == 1, out
+    assert f"{directory / 'desk.yaml'}:4: unknown key 'evry'" in out
+    assert f"{directory / 'desk.yaml'}:10: claim 'musk-talks': unknown entity 'Vladimir Putin'" in out
+
+
+async def test_the_bundled_watchlist_passes_check() -> None:
+    code, out = await claimwatch("check", "--watchlists", str(REPO / "watchlists"), env={})
+    assert code == 0, out

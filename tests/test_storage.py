@@ -1,0 +1,347 @@
+"""Storage behaviour, run on SQLite and on PostgreSQL (see the `db_url` fixture)."""
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from monitor.match import Finding, Stance
+from storage import alerting
+from storage.db import open_engine
+from storage.models import Base, PartyStance
+from storage.records import ArticleRecord, ClaimRouting, SourceSpec, Target
+from storage.repository import Repository
+
+T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+LEASE = 60
+
+CLAIMS = {
+    "merger": ClaimRouting(
+        statement="Acme will merge with Globex",
+        targets=(Target("slack", 0, "slack://T***/B***"), Target("email", 0, "mailto://desk@…")),
+    )
+}
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def finding(party: str = "Acme", stance: Stance | str = Stance.CONFIRMS,
+            claim: str = "merger") -> Finding:
+    return Finding(claim_id=claim, stance=stance, party=party, party_kind="entity",  # type: ignore[arg-type]
+                   quote=f"{party} said so.", cue="said", sentence=1)
+
+
+async def add_source(repo: Repository, name: str = "wire") -> int:
+    await repo.sync_sources([SourceSpec(name, "feed", f"https://{name}.example/rss", 300)], T0)
+    return next(s.id for s in await repo.source_states() if s.name == name)
+
+
+async def add_article(repo: Repository, n: int = 1, source_id: int | None = None) -> int:
+    sid = source_id if source_id is not None else await add_source(repo)
+    aid = await repo.add_article(ArticleRecord(
+        source_id=sid, url=f"https://news.example/{n}", content_hash=f"h{n}", title=f"T{n}",
+        text="body", outlet="News", published_at=T0, fetched_at=T0,
+    ))
+    assert aid is not None
+    return aid
+
+
+# -- schedule -----------------------------------------------------------------------------
+
+async def test_new_source_is_due_at_once(repo: Repository) -> None:
+    await add_source(repo)
+    [leased] = await repo.lease_due_sources(T0, 10, LEASE)
+    assert leased.name == "wire" and leased.next_due_at == T0 and leased.next_due_at.tzinfo
+
+
+async def test_leased_source_is_not_leased_again_until_lease_expires(repo: Repository) -> None:
+    await add_source(repo)
+    assert len(await repo.lease_due_sources(T0, 10, LEASE)) == 1
+    assert await repo.lease_due_sources(at(LEASE - 1), 10, LEASE) == []
+    assert len(await repo.lease_due_sources(at(LEASE + 1), 10, LEASE)) == 1
+
+
+async def test_finished_poll_is_due_at_its_next_time(repo: Repository) -> None:
+    sid = await add_source(repo)
+    await repo.lease_due_sources(T0, 10, LEASE)
+    await repo.finish_poll(sid, now=at(1), next_due_at=at(300), etag='"e1"',
+                           last_modified=None, body_hash="b1", error=None, error_kind=None)
+    assert await repo.lease_due_sources(at(299), 10, LEASE) == []
+    [s] = await repo.lease_due_sources(at(300), 10, LEASE)
+    assert (s.etag, s.body_hash, s.last_success_at) == ('"e1"', "b1", at(1))
+
+
+async def test_disabled_source_is_not_polled_and_relisting_enables_it(repo: Repository) -> None:
+    await add_source(repo, "gone")
+    await repo.sync_sources([SourceSpec("kept", "page", "https://kept.example/", 60)], T0)
+    states = {s.name: s for s in await repo.source_states()}
+    assert not states["gone"].enabled and states["kept"].enabled
+    assert [s.name for s in await repo.lease_due_sources(T0, 10, LEASE)] == ["kept"]
+    await repo.sync_sources([SourceSpec("gone", "feed", "https://gone.example/rss", 300)], at(1))
+    assert [s.name for s in await repo.lease_due_sources(at(1), 10, LEASE)] == ["gone"]
+
+
+async def test_changed_url_resets_conditional_get_state(repo: Repository) -> None:
+    sid = await add_source(repo)
+    await repo.finish_poll(sid, now=T0, next_due_at=at(300), etag="e", last_modified="lm",
+                           body_hash="b", error=None, error_kind=None)
+    await repo.sync_sources([SourceSpec("wire", "feed", "https://wire.example/rss", 600)], at(1))
+    [s] = await repo.source_states()
+    assert (s.etag, s.every_seconds) == ("e", 600)  # same URL: fetch state kept
+    await repo.sync_sources([SourceSpec("wire", "feed", "https://new.example/rss", 600)], at(2))
+    [s] = await repo.source_states()
+    assert (s.url, s.etag, s.last_modified, s.body_hash) == ("https://new.example/rss",) + (None,) * 3
+    assert s.next_due_at == at(2)
+
+
+async def test_two_concurrent_leases_never_return_the_same_source(db_url: str) -> None:
+    a, b = await Repository.open(db_url), await Repository.open(db_url)
+    try:
+        await a.sync_sources(
+            [SourceSpec(f"s{i:02}", "feed", f"https://s{i}.example/", 60) for i in range(30)], T0
+        )
+        for _ in range(3):
+            got_a, got_b = await asyncio.gather(
+                a.lease_due_sources(T0, 20, LEASE), b.lease_due_sources(T0, 20, LEASE)
+            )
+            ids_a, ids_b = {s.id for s in got_a}, {s.id for s in got_b}
+            assert not ids_a & ids_b
+            assert len(ids_a | ids_b) == 30
+            for s in got_a + got_b:  # release so the next round races again
+                await a.finish_poll(s.id, now=T0, next_due_at=T0, etag=None, last_modified=None,
+                                    body_hash=None, error=None, error_kind=None)
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_fetch_errors_are_counted_and_cleared_by_a_success(repo: Repository) -> None:
+    sid = await add_source(repo)
+    await repo.finish_poll(sid, now=T0, next_due_at=at(10), etag="e", last_modified=None,
+                           body_hash=None, error=None, error_kind=None)
+    for i in range(2):
+        await repo.finish_poll(sid, now=at(i), next_due_at=at(10), etag="ignored",
+                               last_modified=None, body_hash=None, error="HTTP 503",
+                               error_kind="http")
+    [s] = await repo.source_states()
+    assert (s.error_count, s.last_error, s.last_error_kind, s.etag) == (2, "HTTP 503", "http", "e")
+    await repo.finish_poll(sid, now=at(5), next_due_at=at(10), etag=None, last_modified=None,
+                           body_hash=None, error=None, error_kind=None)
+    [s] = await repo.source_states()
+    assert (s.error_count, s.last_error, s.last_error_kind) == (0, None, None)
+    assert (s.etag, s.last_success_at, s.leased_until) == ("e", at(5), None)
+
+
+# -- articles -----------------------------------------------------------------------------
+
+async def test_article_is_unique_by_canonical_url_and_by_content_hash(repo: Repository) -> None:
+    sid = await add_source(repo)
+
+    def rec(url: str, h: str) -> ArticleRecord:
+        return ArticleRecord(sid, url, h, "t", "x", "o", None, T0)
+
+    assert await repo.add_article(rec("https://n.example/a", "h1")) is not None
+    assert await repo.add_article(rec("https://n.example/a", "h2")) is None
+    assert await repo.add_article(rec("https://n.example/b", "h1")) is None
+    assert await repo.known_urls(["https://n.example/a", "https://n.example/b", "https://x"]) == {
+        "https://n.example/a", "https://n.example/b"
+    }
+    assert await repo.add_article(rec("https://n.example/c", "h3")) is not None  # session fine
+
+
+async def test_concurrent_duplicate_articles_store_one(db_url: str) -> None:
+    a, b = await Repository.open(db_url), await Repository.open(db_url)
+    try:
+        sid = await add_source(a)
+        got = await asyncio.gather(*(
+            r.add_article(ArticleRecord(sid, "https://n.example/x", "same", "t", "x", "o", None, T0))
+            for r in (a, b, a, b)
+        ))
+        assert sum(g is not None for g in got) == 1
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_mark_seen_is_idempotent(repo: Repository) -> None:
+    sid = await add_source(repo)
+    await repo.mark_seen("https://n.example/about", sid, "not-article", T0)
+    await repo.mark_seen("https://n.example/about", sid, "not-article", at(5))
+    assert await repo.known_urls(["https://n.example/about"]) == {"https://n.example/about"}
+
+
+# -- findings and alerts ------------------------------------------------------------------
+
+async def test_first_stance_alerts_with_one_delivery_per_target(repo: Repository) -> None:
+    aid = await add_article(repo)
+    findings = [finding(), finding("Bystander", Stance.DISCUSSES)]
+    [alert_id] = await repo.record_findings(aid, findings, CLAIMS, T0)
+    assert len(await repo.evidence(aid)) == 2
+    [alert] = await repo.alerts()
+    assert (alert.id, alert.party, alert.stance, alert.generation) == (alert_id, "Acme", "confirms", 1)
+    assert alert.statement == CLAIMS["merger"].statement
+    assert await repo.delivery_counts() == {"pending": 2, "sent": 0, "failed": 0}
+
+
+async def test_evidence_and_alerts_are_written_together(
+    repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aid = await add_article(repo)
+    # A stance the schema rejects, after a valid one: the valid evidence must not stay.
+    with pytest.raises(IntegrityError):
+        await repo.record_findings(aid, [finding(), finding("X", "bogus")], CLAIMS, T0)
+    assert await repo.evidence() == [] and await repo.alerts() == []
+
+    async def boom(*args: object) -> None:
+        raise RuntimeError("crash after the alert insert")
+
+    monkeypatch.setattr(alerting, "insert_deliveries", boom)
+    with pytest.raises(RuntimeError):
+        await repo.record_findings(aid, [finding()], CLAIMS, T0)
+    assert await repo.evidence() == [] and await repo.alerts() == []
+    assert await repo.delivery_counts() == {"pending": 0, "sent": 0, "failed": 0}
+    monkeypatch.undo()
+    assert len(await repo.record_findings(aid, [finding()], CLAIMS, T0)) == 1  # stance unset
+
+
+async def test_same_party_and_stance_again_creates_no_alert(repo: Repository) -> None:
+    a1, a2 = await add_article(repo, 1), await add_article(repo, 2, source_id=1)
+    assert len(await repo.record_findings(a1, [finding()], CLAIMS, T0)) == 1
+    assert await repo.record_findings(a2, [finding()], CLAIMS, at(60)) == []
+    assert len(await repo.evidence()) == 2 and len(await repo.alerts()) == 1
+
+
+async def test_stance_switch_creates_alert_generation_2(repo: Repository) -> None:
+    a1, a2 = await add_article(repo, 1), await add_article(repo, 2, source_id=1)
+    await repo.record_findings(a1, [finding()], CLAIMS, T0)
+    [new] = await repo.record_findings(a2, [finding(stance=Stance.DENIES)], CLAIMS, at(60))
+    alerts = await repo.alerts("merger")
+    assert [(a.stance, a.generation) for a in alerts] == [("confirms", 1), ("denies", 2)]
+    assert alerts[-1].id == new
+
+
+async def test_unknown_claim_keeps_evidence_without_alert(repo: Repository) -> None:
+    aid = await add_article(repo)
+    assert await repo.record_findings(aid, [finding(claim="retired")], CLAIMS, T0) == []
+    assert [e.claim_id for e in await repo.evidence()] == ["retired"]
+    assert await repo.delivery_counts() == {"pending": 0, "sent": 0, "failed": 0}
+
+
+async def test_racing_replicas_create_one_alert(db_url: str) -> None:
+    a, b = await Repository.open(db_url), await Repository.open(db_url)
+    try:
+        art1, art2 = await add_article(a, 1), await add_article(a, 2, source_id=1)
+        got = await asyncio.gather(
+            a.record_findings(art1, [finding()], CLAIMS, T0),
+            b.record_findings(art2, [finding()], CLAIMS, T0),
+        )
+        assert sorted(len(g) for g in got) == [0, 1]
+        assert len(await a.alerts()) == 1 and len(await a.evidence()) == 2
+        async with a.engine.connect() as conn:
+            assert await conn.scalar(select(func.count()).select_from(PartyStance)) == 1
+    finally:
+        await a.close()
+        await b.close()
+
+
+# -- deliveries ---------------------------------------------------------------------------
+
+async def test_delivery_carries_everything_to_render(repo: Repository) -> None:
+    aid = await add_article(repo)
+    await repo.record_findings(aid, [finding()], CLAIMS, T0)
+    got = await repo.lease_deliveries(T0, 10, LEASE)
+    assert {(d.channel, d.target_index) for d in got} == {("slack", 0), ("email", 0)}
+    d = got[0]
+    assert (d.claim_id, d.party, d.stance, d.quote, d.cue) == (
+        "merger", "Acme", "confirms", "Acme said so.", "said")
+    assert (d.article_url, d.article_title, d.outlet) == ("https://news.example/1", "T1", "News")
+    assert (d.published_at, d.alerted_at, d.attempts) == (T0, T0, 0)
+    assert d.statement == CLAIMS["merger"].statement
+
+
+async def test_delivery_retries_at_given_time_and_is_never_leased_twice(db_url: str) -> None:
+    a, b = await Repository.open(db_url), await Repository.open(db_url)
+    try:
+        aid = await add_article(a)
+        for n in range(5):  # 5 parties × 2 targets = 10 deliveries
+            await a.record_findings(aid, [finding(f"P{n}")], CLAIMS, T0)
+        got_a, got_b = await asyncio.gather(
+            a.lease_deliveries(T0, 7, 3600), b.lease_deliveries(T0, 7, 3600)
+        )
+        ids_a, ids_b = {d.id for d in got_a}, {d.id for d in got_b}
+        assert not ids_a & ids_b and len(ids_a | ids_b) == 10
+        assert await a.lease_deliveries(at(1), 10, LEASE) == []  # all still leased
+        assert await b.lease_deliveries(at(3599), 10, LEASE) == []
+
+        d = got_a[0]
+        await a.record_attempt(d.id, now=at(2), ok=False, error="timeout", duration_ms=5000,
+                               next_attempt_at=at(120))
+        assert await a.lease_deliveries(at(119), 10, LEASE) == []
+        [again] = await a.lease_deliveries(at(120), 10, LEASE)  # only the retried one
+        assert again.id == d.id
+        assert again.attempts == 1
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_sent_delivery_is_never_leased_again(repo: Repository) -> None:
+    aid = await add_article(repo)
+    await repo.record_findings(aid, [finding()], CLAIMS, T0)
+    for d in await repo.lease_deliveries(T0, 10, LEASE):
+        await repo.record_attempt(d.id, now=at(1), ok=True, error=None, duration_ms=80,
+                                  next_attempt_at=None)
+    assert await repo.lease_deliveries(at(10_000), 10, LEASE) == []
+    assert await repo.delivery_counts() == {"pending": 0, "sent": 2, "failed": 0}
+    assert all(d.sent_at == at(1) for d in await repo.deliveries())
+
+
+async def test_attempts_are_recorded_and_give_up_marks_failed(repo: Repository) -> None:
+    aid = await add_article(repo)
+    await repo.record_findings(aid, [finding()], CLAIMS, T0)
+    d, *_ = await repo.lease_deliveries(T0, 1, LEASE)
+    await repo.record_attempt(d.id, now=at(1), ok=False, error="502", duration_ms=30,
+                              next_attempt_at=at(60))
+    await repo.lease_deliveries(at(60), 1, LEASE)
+    await repo.record_attempt(d.id, now=at(61), ok=False, error="502 again", duration_ms=40,
+                              next_attempt_at=None)
+    attempts = await repo.attempts(d.id)
+    assert [(x.at, x.ok, x.error, x.duration_ms) for x in attempts] == [
+        (at(1), False, "502", 30), (at(61), False, "502 again", 40)]
+    [rec] = [x for x in await repo.deliveries() if x.id == d.id]
+    assert (rec.status, rec.attempts, rec.last_error) == ("failed", 2, "502 again")
+    assert await repo.lease_deliveries(at(10_000), 10, LEASE) != []  # only the other target
+
+
+# -- schema -------------------------------------------------------------------------------
+
+async def test_migrated_schema_matches_models(db_url: str) -> None:
+    engine = await open_engine(db_url)
+    try:
+        async with engine.connect() as conn:
+            def diff(sync: Connection) -> list[object]:
+                ctx = MigrationContext.configure(sync, opts={"compare_type": True})
+                return list(compare_metadata(ctx, Base.metadata))
+
+            assert await conn.run_sync(diff) == []
+    finally:
+        await engine.dispose()
+
+
+async def test_reopening_is_a_no_op_migration(db_url: str) -> None:
+    for _ in range(2):
+        engine = await open_engine(db_url)
+        await engine.dispose()
+
+
+async def test_naive_datetimes_are_refused(repo: Repository) -> None:
+    with pytest.raises(Exception, match="naive"):
+        await repo.sync_sources([SourceSpec("x", "feed", "https://x/", 1)], datetime(2025, 1, 1))
