@@ -235,7 +235,7 @@ def _build_passages(title: str, text: str, watch: _Watch) -> list[_Passage]:
         mentions = watch.mentions(f)
         names = [n for n in tx.find_names(f)
                  if not any(ms < n.end and n.start < me for ms, me, _ in mentions)]
-        if tx.is_title_case(f):
+        if i == 0 and tx.is_title_case(f):  # headline capitals say nothing about names
             names = [n for n in names if n.text.isupper()]
         all_names += names
         raw.append((s, f, mentions, names))

@@ -13,7 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from monitor.extract import ExtractedArticle, NotAFeed, content_hash, discover_links, extract_article, parse_feed
+from monitor.extract import (
+    ExtractedArticle, NotAFeed, canonical_url, content_hash, discover_links, extract_article, parse_feed,
+)
 from monitor.fetch import FetchError, Fetcher, is_private_host
 from monitor.match import Claim, Entity, match_article
 from monitor.schedule import next_due
@@ -107,7 +109,7 @@ async def refresh_source(ctx: Context, source: SourceState) -> PollResult:
 def _candidates(kind: str, body: bytes, url: str) -> list[Candidate]:
     """Parse a feed or discover an outlet page's article links (CPU work: run off the loop)."""
     if kind == "feed":
-        return [Candidate(e.url, e.title, e.summary, e.published) for e in parse_feed(body, url)]
+        return [Candidate(canonical_url(e.url), e.title, e.summary, e.published) for e in parse_feed(body, url)]
     return [Candidate(link) for link in discover_links(body, url)]
 
 

@@ -38,6 +38,9 @@ class Settings:
         }
         if env.get("CLAIMWATCH_FETCH_TIMEOUT"):
             values["fetch"] = replace(base.fetch, timeout_total=float(env["CLAIMWATCH_FETCH_TIMEOUT"]))
+        if env.get("CLAIMWATCH_TICK_SECONDS"):
+            values["tick_seconds"] = float(env["CLAIMWATCH_TICK_SECONDS"])
+            values["deliver_every_seconds"] = 3 * float(env["CLAIMWATCH_TICK_SECONDS"])
         if env.get("CLAIMWATCH_HEARTBEAT"):
             values["heartbeat_file"] = Path(env["CLAIMWATCH_HEARTBEAT"])
         values.update({k: v for k, v in overrides.items() if v is not None})

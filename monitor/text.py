@@ -226,6 +226,11 @@ NOT_NAMES = {
     "former", "current", "new", "u.s", "u.s.", "us", "uk", "eu",
     "un", "russian", "ukrainian", "american", "chinese", "european", "british", "french",
     "german", "israeli", "iranian", "indian", "western", "eastern", "northern", "southern",
+    "journalist", "reporter", "columnist", "analyst", "editor", "correspondent", "writer",
+    "author", "professor", "senator", "governor", "judge", "coach", "manager", "chief",
+    "director", "founder", "agent", "striker", "midfielder", "defender", "goalkeeper",
+    "captain", "ambassador", "secretary", "commentator", "anchor", "lawyer", "attorney",
+    "officer", "premier", "mayor", "king", "queen", "prince", "princess", "pope",
     "do", "does", "did", "is", "was", "are", "were", "has", "have", "had", "will", "would",
     "can", "could", "should", "may", "might", "must", "with", "about", "into", "over",
 }
