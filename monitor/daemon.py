@@ -16,7 +16,7 @@ from pathlib import Path
 from alerts.deliver import DeliveryReport, deliver_due, privacy_label
 from monitor.fetch import Fetcher, make_session
 from monitor.pipeline import Context, PollResult, refresh_source
-from monitor.schedule import Schedule
+from monitor.schedule import Schedule, next_due
 from monitor.settings import Settings
 from monitor.watchlist import Watchlist, WatchlistError, load_watchlists, watchlist_files
 from storage.records import ClaimRouting, SourceSpec, Target
@@ -94,8 +94,11 @@ class Daemon:
                     return await refresh_source(ctx, source)
                 except Exception as err:  # one broken source never stops the others
                     log.exception("source %r: poll failed unexpectedly", source.name)
+                    failed_at = utcnow()  # backed off like any failing source, not retried every tick
                     await self.repo.finish_poll(
-                        source.id, now=utcnow(), next_due_at=utcnow(), etag=None, last_modified=None,
+                        source.id, now=failed_at,
+                        next_due_at=next_due(failed_at, source.every_seconds, error_count=source.error_count + 1),
+                        etag=None, last_modified=None,
                         body_hash=None, error=f"internal error: {err!r}", error_kind="internal",
                     )
                     return PollResult(source.name, error=repr(err))
