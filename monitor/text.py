@@ -40,12 +40,13 @@ _ABBREV = {
 }
 _SPLIT = re.compile(r"(?<=[.!?])([\"”’)\]]*)\s+(?=[\"“‘(\[]?[A-Z0-9])")
 _OPENERS = "“„«"
+_QUOTE_CHAR = re.compile("[\"“”„«»]")
 _CLOSERS = "”»"
 
 
 def quote_depth(text: str, depth: int = 0) -> int:
     """Quote nesting left open at the end of `text`; straight quotes close if one is open."""
-    for ch in text:
+    for ch in _QUOTE_CHAR.findall(text):
         if ch in _OPENERS:
             depth += 1
         elif ch in _CLOSERS:
@@ -59,7 +60,8 @@ def quote_spans(text: str) -> list[tuple[int, int]]:
     """Spans (start, end) of quoted speech, mixed curly/straight quotes tolerated."""
     spans: list[tuple[int, int]] = []
     depth, start = 0, 0
-    for i, ch in enumerate(text):
+    for m in _QUOTE_CHAR.finditer(text):
+        i, ch = m.start(), m.group(0)
         opening = ch in _OPENERS or (ch == '"' and depth == 0)
         closing = ch in _CLOSERS or (ch == '"' and depth > 0)
         if opening:
@@ -223,8 +225,15 @@ NOT_NAMES = {
     "spokeswoman", "spokesperson", "sir", "lord", "lady", "related", "article", "original",
     "url", "go", "suggest", "view", "comments", "homepage", "photo", "image", "video",
     "read", "more", "update", "updated", "breaking", "exclusive", "opinion", "analysis",
-    "former", "current", "new", "u.s", "u.s.", "us", "uk", "eu",
-    "un", "russian", "ukrainian", "american", "chinese", "european", "british", "french",
+    "former", "current", "u.s", "u.s.", "us", "uk", "eu",
+    "un", "officials", "sources", "experts", "analysts", "critics", "residents", "witnesses",
+    "scientists", "researchers", "investigators", "authorities", "police", "i'm", "i've",
+    "i'd", "i'll", "breaking", "watch", "exclusive", "iraqi", "israeli",
+    "pakistani", "saudi", "yemeni", "kuwaiti", "qatari", "somali", "afghan", "thai", "swiss",
+    "dutch", "greek", "irish", "welsh", "scottish", "danish", "czech", "polish", "turkish",
+    "spanish", "swedish", "finnish", "english", "japanese", "mexican", "canadian",
+    "australian", "african", "korean", "italian", "brazilian", "syrian", "egyptian",
+    "russian", "ukrainian", "american", "chinese", "european", "british", "french",
     "german", "israeli", "iranian", "indian", "western", "eastern", "northern", "southern",
     "journalist", "reporter", "columnist", "analyst", "editor", "correspondent", "writer",
     "author", "professor", "senator", "governor", "judge", "coach", "manager", "chief",
@@ -234,8 +243,7 @@ NOT_NAMES = {
     "do", "does", "did", "is", "was", "are", "were", "has", "have", "had", "will", "would",
     "can", "could", "should", "may", "might", "must", "with", "about", "into", "over",
 }
-_CONNECT = {"of", "de", "del", "der", "van", "von", "al", "bin", "la", "le", "du", "&", "and"}
-_CAP = re.compile(r"[A-Z][\w'’.\-&]*")
+_CONNECT = {"of", "de", "del", "der", "van", "von", "al", "bin", "la", "le", "du", "&"}
 
 
 @dataclass(frozen=True)
@@ -248,6 +256,18 @@ class Name:
     the: bool = False
 
 
+_FUNCTION_NEXT = re.compile(
+    r"\s+(?:said|says|say|told|tells|has|have|had|is|was|were|are|will|would|could|did|does"
+    r"|and|or|who|which|of|in|on|at|to|for|with|from|by|as|but|wrote|tweeted|added|noted"
+    r"|reported|denied|denies|confirmed|insisted|claimed|[a-z]+ed)\b")
+
+
+def _demonym_modifier(name: str, after: str) -> bool:
+    """'the Nicaraguan news site', 'Iraqi officials': an adjective, not a name."""
+    return bool(re.search(r"(?:an|ese|ish|i)$", name)) and bool(re.match(r"\s+[a-z]", after)) \
+        and not _FUNCTION_NEXT.match(after)
+
+
 def _strip_possessive(tok: str) -> str:
     tok = tok.rstrip(".,")
     for suf in ("'s", "’s", "'", "’"):
@@ -256,38 +276,42 @@ def _strip_possessive(tok: str) -> str:
     return tok
 
 
+_CAP_SEQ = re.compile(
+    r"(?<![\w'’.\-])[A-Z][\w'’.\-&]*"
+    r"(?: (?:(?:of|de|del|der|van|von|al|bin|la|le|du|&) )?[A-Z][\w'’.\-&]*)*")
+
+
 def find_names(text: str) -> list[Name]:
     """Capitalised word sequences that look like names (stop-words and dates excluded)."""
-    toks = [(m.group(0), m.start(), m.end()) for m in re.finditer(r"[\w'’.\-&]+", text)]
     names: list[Name] = []
-    i = 0
-    while i < len(toks):
-        tok, s, e = toks[i]
-        if not _CAP.fullmatch(tok) or _strip_possessive(tok).lower().rstrip(".") in NOT_NAMES:
-            i += 1
-            continue
-        j, end, parts = i + 1, e, [_strip_possessive(tok)]
-        possessive = parts[0] != tok.rstrip(".,")
-        while j < len(toks) and not possessive:
-            nxt, _, ne = toks[j]
-            gap = text[end:toks[j][1]]
-            if gap.strip():  # punctuation between words ends the name
-                break
-            if nxt in _CONNECT and j + 1 < len(toks) and _CAP.fullmatch(toks[j + 1][0]) \
-                    and not text[ne:toks[j + 1][1]].strip():
-                parts.append(nxt)
-                j += 1
-                continue
-            if not _CAP.fullmatch(nxt) or _strip_possessive(nxt).lower() in NOT_NAMES:
-                break
-            clean_tok = _strip_possessive(nxt)
-            possessive = clean_tok != nxt.rstrip(".,")
-            parts.append(clean_tok)
-            end = toks[j][1] + len(clean_tok)
-            j += 1
-        text_name = " ".join(parts).rstrip(".")
-        the = text[max(0, s - 4):s].lower() == "the "
-        if len(text_name) > 1:
-            names.append(Name(text_name, s, s + len(text_name), the))
-        i = j
+    for m in _CAP_SEQ.finditer(text):
+        pos = m.start()
+        run: list[tuple[str, int]] = []  # (word without possessive, its offset)
+        for tok in m.group(0).split(" "):
+            bare = _strip_possessive(tok)
+            stop = bare.lower().rstrip(".") in NOT_NAMES and not (run and tok in _CONNECT)
+            if stop or not (tok[0].isupper() or (run and tok in _CONNECT)):
+                _emit(text, run, names)
+                run = []
+            else:
+                run.append((bare, pos))
+                if bare != tok.rstrip(".,"):  # possessive ends the name
+                    _emit(text, run, names)
+                    run = []
+            pos += len(tok) + 1
+        _emit(text, run, names)
     return names
+
+
+def _emit(text: str, run: list[tuple[str, int]], names: list[Name]) -> None:
+    """Append a finished name run (trailing connectors dropped; demonyms skipped)."""
+    while run and run[-1][0] in _CONNECT:
+        run.pop()
+    if not run:
+        return
+    name = " ".join(w for w, _ in run).rstrip(".")
+    start, end = run[0][1], run[-1][1] + len(run[-1][0].rstrip("."))
+    if len(name) < 2 or (" " not in name and _demonym_modifier(name, text[end:])):
+        return
+    the = text[max(0, start - 4):start].lower() == "the "
+    names.append(Name(name, start, end, the))

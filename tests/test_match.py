@@ -248,6 +248,14 @@ def test_the_publishing_outlet_is_never_the_party() -> None:
     text = "Vogt met Rydell in a hotel in Oslo last month."
     findings = run(text, outlet="Daily Ledger")
     assert [(f.party, f.stance) for f in findings] == [("", Stance.DISCUSSES)]
+    text = "“Vogt and Rydell held talks,” the Daily Ledger said in an editorial."
+    findings = run(text, outlet="The Daily Ledger")
+    assert stances(findings) == {} and [f.party for f in findings] == [""]
+
+
+def test_the_publishing_outlet_is_a_party_where_the_text_names_it_as_the_reporter() -> None:
+    text = "Vogt held talks with Rydell in Oslo, the Daily Ledger reported last week."
+    assert stances(run(text, outlet="Daily Ledger")) == {"The Daily Ledger": Stance.CONFIRMS}
 
 
 def test_anonymous_sources_are_not_parties() -> None:
@@ -288,6 +296,80 @@ def test_a_reporter_who_relays_a_denial_does_not_confirm() -> None:
     text = "Reuters reported that Rydell denied meeting Vogt."
     findings = run(text)
     assert stances(findings) == {"Tomas Rydell": Stance.DENIES}
+
+
+def test_a_spokesperson_for_an_organisation_speaks_for_it() -> None:
+    text = ("Vogt met Rydell, the Nordic Herald reported. A spokesperson for Hexacorp said "
+            "the report was false.")
+    assert stances(run(text)) == {"The Nordic Herald": Stance.CONFIRMS,
+                                  "Hexacorp": Stance.DENIES}
+
+
+def test_a_denial_in_a_relative_clause_belongs_to_the_named_person() -> None:
+    text = "Vogt, who has denied meeting Rydell, said on Monday that sales were strong."
+    assert stances(run(text)) == {"Lena Vogt": Stance.DENIES}
+
+
+def test_calling_the_report_fiction_is_a_denial_by_the_caller() -> None:
+    text = ("Vogt met Rydell, Bloomberg reported, citing people familiar with the matter. "
+            "Hexacorp called the report “pure fiction”.")
+    assert stances(run(text)) == {"Bloomberg": Stance.CONFIRMS, "Hexacorp": Stance.DENIES}
+
+
+def test_a_pronoun_speaker_is_the_person_the_previous_sentence_was_about() -> None:
+    text = "Vogt has been accused of meeting Rydell in secret. “I never met him,” she said."
+    assert stances(run(text)) == {"Lena Vogt": Stance.DENIES}
+
+
+def test_the_addressee_of_told_is_never_the_speaker() -> None:
+    text = "“Vogt and Rydell never met,” she told the Nordic Herald."
+    assert stances(run(text)) == {}
+
+
+def test_a_partial_denial_may_put_the_verb_between_only_and_once() -> None:
+    text = ("Rydell met Vogt in Oslo, the Nordic Herald reported. “We only talked once,” "
+            "Rydell told reporters.")
+    findings = run(text)
+    assert stances(findings) == {"The Nordic Herald": Stance.CONFIRMS,
+                                 "Tomas Rydell": Stance.DENIES}
+    assert next(f.cue for f in findings if f.party == "Tomas Rydell") == "only talked once"
+
+
+def test_neither_confirming_nor_denying_only_discusses() -> None:
+    text = ("Vogt and Rydell met last week. Hexacorp neither confirmed nor denied the "
+            "meeting.")
+    findings = run(text)
+    assert stances(findings) == {}
+    assert {f.party: f.stance for f in findings}["Hexacorp"] == Stance.DISCUSSES
+
+
+def test_an_outlet_voice_debunk_is_flagged_but_never_becomes_a_party() -> None:
+    text = "Claims that Vogt met Rydell in secret are false."
+    findings = run(text)
+    assert [(f.party, f.stance, f.unattributed) for f in findings] == \
+        [("", Stance.DISCUSSES, Stance.DENIES)]
+
+
+def test_a_comment_that_presupposes_the_claim_does_not_confirm_it() -> None:
+    text = ("Senator Jane Holt said the reported talks between Vogt and Rydell were deeply "
+            "troubling.")
+    assert stances(run(text)) == {}
+
+
+def test_a_hypothetical_does_not_confirm_the_claim() -> None:
+    text = "If Vogt met Rydell, it would be a scandal, Senator Jane Holt said."
+    assert stances(run(text)) == {}
+
+
+def test_a_coordinated_verb_shares_the_subject_of_its_clause() -> None:
+    text = "Vogt has repeatedly denied wrongdoing, but said she had met Rydell about taxes."
+    assert stances(run(text)) == {"Lena Vogt": Stance.CONFIRMS}
+
+
+def test_a_quote_introduced_by_an_attribution_belongs_to_its_speaker() -> None:
+    assert stances(run("Vogt tweeted: “I never met Rydell.”")) == {"Lena Vogt": Stance.DENIES}
+    text = "Rydell told reporters: “Vogt and I have never had a conversation.”"
+    assert stances(run(text)) == {"Tomas Rydell": Stance.DENIES}
 
 
 def test_every_finding_carries_a_quote_a_cue_and_a_sentence_index() -> None:
