@@ -41,7 +41,7 @@ async def time_run_once(runs: int) -> list[float]:
                         "--db", f"sqlite+aiosqlite:///{tmp}/cw.db", env=env)
                     assert await proc.wait() == 0
                     times.append(time.perf_counter() - start)
-            assert len(slack.messages) == 4 * runs, len(slack.messages)
+            assert len(slack.received) == 4 * runs, len(slack.messages)
     return times
 
 

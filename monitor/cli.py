@@ -35,6 +35,9 @@ def _parser() -> argparse.ArgumentParser:
     match.add_argument("--json", action="store_true", help="one JSON object per article")
     match.add_argument("inputs", nargs="+", metavar="FILE_OR_URL")
 
+    status = sub.add_parser("status", help="each source's last poll and error, and the alert outbox")
+    status.add_argument("--db")
+
     health = sub.add_parser("health", help="exit 0 if the daemon's heartbeat is fresh (Docker HEALTHCHECK)")
     health.add_argument("--max-age", type=float, default=180.0, help="seconds (default 180)")
     return p
@@ -44,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    for chatty in ("apscheduler", "alembic"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     settings = Settings.from_env(watchlists=getattr(args, "watchlists", None), db_url=getattr(args, "db", None))
     if args.command == "run":
         return asyncio.run(_run(settings, args.once))
@@ -52,6 +56,8 @@ def main(argv: list[str] | None = None) -> int:
         return check(settings.watchlists)
     if args.command == "match":
         return asyncio.run(match(settings, args.inputs, as_json=args.json))
+    if args.command == "status":
+        return asyncio.run(status(settings))
     return health(settings, args.max_age)
 
 
@@ -133,6 +139,34 @@ async def _read_article(item: str, settings: Settings) -> tuple[str, str, str | 
     if not lines:
         raise ValueError("empty file")
     return lines[0].lstrip("# ").strip(), "\n".join(lines[1:]).strip(), None
+
+
+async def status(settings: Settings) -> int:
+    """What ops ask first: is every source healthy, and is anything stuck in the outbox?"""
+    from storage.repository import Repository
+
+    repo = await Repository.open(settings.db_url)
+    try:
+        sources = await repo.source_states()
+        counts = await repo.delivery_counts()
+    finally:
+        await repo.close()
+    failing = 0
+    for s in sources:
+        if not s.enabled:
+            state = "disabled (no longer in the watchlist)"
+        elif s.last_error:
+            failing += 1
+            state = f"FAILING x{s.error_count} [{s.last_error_kind}] {s.last_error}"
+        else:
+            state = f"ok, last success {_when(s.last_success_at)}"
+        print(f"{s.name} <{s.url}>: {state}; next poll {_when(s.next_due_at)}")
+    print("outbox: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    return 1 if failing or counts.get("failed") else 0
+
+
+def _when(at: datetime | None) -> str:
+    return at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC") if at else "never"
 
 
 def health(settings: Settings, max_age: float) -> int:

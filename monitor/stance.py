@@ -1,8 +1,8 @@
 """Stance cue lexicons and cue spotting for the matcher.
 
 A cue is a span of a passage that says something about how a party stands on a claim.  Cues
-are found lexically here; *who* holds a cue and whether it governs the claim is decided in
-`monitor.match`, because that needs the claim and the passage's names.
+are found lexically here; *who* holds a cue is decided in `monitor.parties` (it needs the
+passage's names) and whether it governs the claim in `monitor.govern` (it needs the claim).
 """
 from __future__ import annotations
 

@@ -132,6 +132,11 @@ async def test_broken_feeds_leave_a_clear_error_on_their_source_and_the_others_a
                 assert states[name].error_count == 1
                 assert name in log, f"the log must name the failing source {name!r}"
 
+            code, report = await claimwatch("status", "--db", db_url, env={})
+            assert code == 1, "status exits 1 while a source is failing"
+            assert f"Erroring Feed <{news.base}/broken/500>: FAILING x1 [http] HTTP 500" in report
+            assert "Local Wire" in report and "outbox: 0 failed, 0 pending, 8 sent" in report
+
 
 async def test_check_prints_every_mistake_with_its_file_and_line(tmp_path: Path) -> None:
     directory = tmp_path / "watchlists"

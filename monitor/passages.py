@@ -1,0 +1,138 @@
+"""Passages: the units the matcher decides on.
+
+Owns the first step of the decision: the article becomes its title (passage 0) and its
+sentences (a multi-sentence quotation stays one passage), each carrying what later steps
+need: watchlist mentions, named parties outside quotes, quote spans, whether it is a question,
+a headline source tag.  Cues, quote speaker and pronoun antecedent are computed on first use,
+because most passages never reference a claim.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from monitor import stance as st
+from monitor import text as tx
+from monitor.parties import Party, Resolver, Watch, quote_speaker
+
+if TYPE_CHECKING:
+    from monitor.match import Entity
+
+
+# --------------------------------------------------------------------------- passages
+
+@dataclass
+class Passage:
+    """A sentence (or multi-sentence quotation) with what the matcher needs to know about it.
+    Cues, the quote speaker and the pronoun antecedent are computed on first use, so passages
+    that no claim references cost little."""
+
+    index: int
+    text: str
+    f: str  # folded copy, same offsets
+    quotes: list[tuple[int, int]]
+    cands: list[tuple[int, int, Party]]  # named parties outside quotes
+    mentions: list[tuple[int, int, Entity]]
+    question: bool
+    prev: Passage | None = None
+    source_tag: tuple[int, int, Party] | None = None
+    frames: list[tuple[st.Cue, Party | None]] | None = None  # cache for `parties._frames`
+    _cues: list[st.Cue] | None = None
+    _speaker: tuple[Party | None] | None = None
+    _antecedent: tuple[Party | None] | None = None
+
+    @property
+    def cues(self) -> list[st.Cue]:
+        if self._cues is None:
+            self._cues = st.find_cues(self.f)
+        return self._cues
+
+    @property
+    def speaker(self) -> Party | None:
+        """Who speaks the quotations in this passage."""
+        if self._speaker is None:
+            self._speaker = (quote_speaker(self, self.prev),)
+        return self._speaker[0]
+
+    @property
+    def antecedent(self) -> Party | None:
+        """Who 'he'/'she' most likely is: the previous sentence's topic."""
+        if self._antecedent is None:
+            self._antecedent = (_topic(self.prev, 3) if self.prev and self.index > 1 else None,)
+        return self._antecedent[0]
+
+    def in_quote(self, pos: int) -> bool:
+        return any(s < pos < e for s, e in self.quotes)
+
+    def quote_at(self, pos: int) -> tuple[int, int] | None:
+        return next(((s, e) for s, e in self.quotes if s < pos < e), None)
+
+
+_SOURCE_TAG = re.compile(r"\s[\u2013\u2014-]\s+([A-Z][\w.&']*(?:\s+[A-Z][\w.&']*){0,3})\s*$")
+
+
+def build_passages(title: str, text: str, watch: Watch) -> list[Passage]:
+    """Title + body sentences, with mentions, names, cues and quote speakers resolved."""
+    head = re.sub(r"\s+", " ", tx.clean(title)).strip()
+    sents = [head] + tx.split_sentences(tx.clean(text))
+    raw: list[tuple[str, str, list[tuple[int, int, Entity]], list[tx.Name]]] = []
+    all_names: list[tx.Name] = []
+    common = set(re.findall(r"(?<![\w'])[a-z][a-z\-]+", tx.fold(text)))
+    for i, s in enumerate(sents):
+        f = tx.fold(s)
+        mentions = watch.mentions(f)
+        names = [n for n in (_drop_common_opener(n, common) for n in tx.find_names(f))
+                 if n and not any(ms < n.end and n.start < me for ms, me, _ in mentions)]
+        if i == 0 and tx.is_title_case(f):  # headline capitals say nothing about names
+            names = [n for n in names if n.text.isupper()]
+        all_names += names
+        raw.append((s, f, mentions, names))
+    resolver = Resolver(all_names, watch)
+    passages: list[Passage] = []
+    for i, (s, f, mentions, names) in enumerate(raw):
+        quotes = tx.quote_spans(f)
+        cands = [(ms, me, Party(ent.name, "entity")) for ms, me, ent in mentions]
+        cands += [(n.start, n.end, resolver.party(n.text)) for n in names]
+        cands = sorted(c for c in cands if not any(qs < c[0] < qe for qs, qe in quotes))
+        outside, last = "", 0
+        for qs, qe in quotes:
+            outside += f[last:qs]
+            last = qe
+        outside += f[last:]
+        p = Passage(i, s, f, quotes, cands, mentions,
+                     outside.rstrip().endswith("?") or (i == 0 and f.rstrip().endswith("?")),
+                     passages[-1] if passages else None)
+        tag = _SOURCE_TAG.search(f) if i == 0 else None
+        if tag:
+            p.source_tag = (tag.start(), tag.end(), resolver.party(tag.group(1)))
+        passages.append(p)
+    return passages
+
+
+def _topic(prev: Passage, depth: int) -> Party | None:
+    """The person a following 'he'/'she' refers to: the previous sentence's speaker, else its
+    sentence-initial named subject, else what that sentence's pronoun referred to."""
+    if prev.speaker and prev.speaker.kind in ("person", "entity"):
+        return prev.speaker
+    first = next((c for c in prev.cands if c[0] <= 30), None)
+    if first and first[2].kind in ("person", "entity"):
+        return first[2]
+    if depth > 1 and prev.prev and prev.index > 1:
+        return _topic(prev.prev, depth - 1)
+    return None
+
+
+def _drop_common_opener(n: tx.Name, common: set[str]) -> tx.Name | None:
+    """A sentence-opening capital may be an ordinary word ('Screenwriter Aaron Sorkin',
+    'Published claims'): drop it when the article also writes it in lower case."""
+    first, _, rest = n.text.partition(" ")
+    if n.start > 1:
+        return n
+    if not rest and len(first) >= 6 and first.lower().endswith(("ed", "ing", "ly")):
+        return None  # 'Unconfirmed reports …', 'Speaking to …', 'Reportedly …'
+    if first.lower() not in common:
+        return n
+    if not rest:
+        return None
+    return tx.Name(rest, n.end - len(rest), n.end, False)
