@@ -19,7 +19,7 @@ from monitor.pipeline import Context, PollResult, refresh_source
 from monitor.schedule import Schedule, next_due
 from monitor.settings import Settings
 from monitor.watchlist import Watchlist, WatchlistError, load_watchlists, watchlist_files
-from storage.records import ClaimRouting, SourceSpec, Target
+from storage.records import ClaimRouting, SourceSpec, SourceState, Target
 from storage.repository import Repository
 
 log = logging.getLogger("claimwatch.daemon")
@@ -88,7 +88,7 @@ class Daemon:
         )
         ctx = self.context()
 
-        async def one(source):  # type: ignore[no-untyped-def]
+        async def one(source: SourceState) -> PollResult:
             async with self._polling:
                 try:
                     return await refresh_source(ctx, source)
@@ -154,6 +154,10 @@ async def run(settings: Settings, *, once: bool) -> int:
             await daemon.sync_sources()
             log.info("claimwatch started: %d source(s), %d claim(s), database %s",
                      len(watchlist.sources), len(watchlist.claims), _safe_db(settings.db_url))
+            for claim_id, route in routing(watchlist).items():
+                if not route.targets:
+                    log.warning("claim %r: no alert target is switched on (its channels' URLs are empty); "
+                                "findings are recorded, alerts are not sent", claim_id)
             if once:
                 await daemon.poll(everything=True)
                 report = await daemon.deliver(everything=True)

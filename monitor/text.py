@@ -228,20 +228,20 @@ NOT_NAMES = {
     "former", "current", "u.s", "u.s.", "us", "uk", "eu",
     "un", "officials", "sources", "experts", "analysts", "critics", "residents", "witnesses",
     "scientists", "researchers", "investigators", "authorities", "police", "i'm", "i've",
-    "i'd", "i'll", "breaking", "watch", "exclusive", "iraqi", "israeli",
+    "i'd", "i'll", "watch", "iraqi", "israeli",
     "pakistani", "saudi", "yemeni", "kuwaiti", "qatari", "somali", "afghan", "thai", "swiss",
     "dutch", "greek", "irish", "welsh", "scottish", "danish", "czech", "polish", "turkish",
     "spanish", "swedish", "finnish", "english", "japanese", "mexican", "canadian",
     "australian", "african", "korean", "italian", "brazilian", "syrian", "egyptian",
     "russian", "ukrainian", "american", "chinese", "european", "british", "french",
-    "german", "israeli", "iranian", "indian", "western", "eastern", "northern", "southern",
+    "german", "iranian", "indian", "western", "eastern", "northern", "southern",
     "journalist", "reporter", "columnist", "analyst", "editor", "correspondent", "writer",
     "author", "professor", "senator", "governor", "judge", "coach", "manager", "chief",
     "director", "founder", "agent", "striker", "midfielder", "defender", "goalkeeper",
     "captain", "ambassador", "secretary", "commentator", "anchor", "lawyer", "attorney",
     "officer", "premier", "mayor", "king", "queen", "prince", "princess", "pope",
     "do", "does", "did", "is", "was", "are", "were", "has", "have", "had", "will", "would",
-    "can", "could", "should", "may", "might", "must", "with", "about", "into", "over",
+    "can", "could", "should", "might", "must", "with", "about", "into", "over",
 }
 _CONNECT = {"of", "de", "del", "der", "van", "von", "al", "bin", "la", "le", "du", "&"}
 

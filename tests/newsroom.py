@@ -11,13 +11,13 @@ import re
 from dataclasses import dataclass, field
 from email.utils import format_datetime
 from datetime import datetime, timezone
-from pathlib import Path
 
 import pytest
 from aiohttp import web
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
-REPO = Path(__file__).resolve().parents[1]
+from tests.support import REPO, serve
+
+SEEDS = REPO.parent / "shared" / "seeds"
 
 
 @dataclass(frozen=True)
@@ -97,12 +97,7 @@ class Newsroom:
         app.router.add_get("/broken/500", self._error)
         app.router.add_get("/broken/slow", self._slow)
         app.router.add_get("/broken/html", self._html)
-        self._runner = web.AppRunner(app, handler_cancellation=True)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        self.base = f"http://127.0.0.1:{port}"
+        self._runner, self.base = await serve(app)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

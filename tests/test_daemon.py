@@ -36,6 +36,7 @@ from storage.repository import Repository
 from tests.newsroom import REPO, SEEDS, Newsroom, Story, article_html, rss, seed_stories
 from tests.outlet import Outlet
 from tests.receivers import JsonReceiver
+from tests.support import claimwatch
 
 CLAIM = "Elon Musk has held private talks with Vladimir Putin"
 SEED_ALERTS = {
@@ -412,15 +413,6 @@ async def test_a_source_whose_poll_crashes_does_not_stop_the_others(
 
 
 # ---------------------------------------------------------------------- the real process
-
-
-async def claimwatch(*args: str, env: dict[str, str], timeout: float = 30) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "monitor", *args, env={**os.environ, **env}, cwd=str(REPO),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), timeout)
-    return proc.returncode or 0, out.decode()
 
 
 async def until(condition: Callable[[], bool], seconds: float) -> bool:

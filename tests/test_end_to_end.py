@@ -6,17 +6,14 @@ Slack-like webhooks look like to apprise), a local SMTP server, and the real dat
 """
 from __future__ import annotations
 
-import asyncio
-import os
 import shutil
-import sys
 from pathlib import Path
 
-import pytest
 
 from storage.repository import Repository
 from tests.newsroom import REPO, Newsroom
 from tests.receivers import JsonReceiver, SmtpReceiver
+from tests.support import claimwatch
 
 CLAIM = "Elon Musk has held private talks with Vladimir Putin"
 EXPECTED = {
@@ -37,16 +34,6 @@ def watchlist_dir(tmp_path: Path, feeds: dict[str, str]) -> Path:
         lines += [f"  - name: {name}", f"    feed: {url}", "    every: 5m"]
     (directory / "sources.yaml").write_text("\n".join(lines) + "\n")
     return directory
-
-
-async def claimwatch(*args: str, env: dict[str, str], timeout: float = 90) -> tuple[int, str]:
-    """Run the installed command line as a user would, without blocking the local servers."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "monitor", *args, env={**os.environ, **env}, cwd=str(REPO),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )
-    out, _ = await asyncio.wait_for(proc.communicate(), timeout)
-    return proc.returncode or 0, out.decode()
 
 
 def desk_env(slack: JsonReceiver, smtp: SmtpReceiver, **extra: str) -> dict[str, str]:

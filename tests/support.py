@@ -1,0 +1,39 @@
+"""Small pieces the integration tests share: a local web server, and the command line as a user runs it."""
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    """Start `app` on a free port of 127.0.0.1; returns the runner (to clean up) and the base URL.
+
+    Handlers are cancelled when the client goes away, so a deliberately slow page does not hold
+    up the test's teardown."""
+    runner = web.AppRunner(app, handle_signals=False, handler_cancellation=True, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}"
+
+
+async def claimwatch(*args: str, env: dict[str, str], timeout: float = 90) -> tuple[int, str]:
+    """Run `claimwatch ARGS` in a real process without blocking the local servers of the test."""
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "monitor", *args, env={**os.environ, **env}, cwd=str(REPO),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        out, _ = await asyncio.wait_for(proc.communicate(), timeout)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise
+    return proc.returncode or 0, out.decode()
