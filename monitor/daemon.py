@@ -71,10 +71,13 @@ class Daemon:
     def watchlist(self) -> Watchlist:
         return self._loaded.watchlist
 
-    def context(self) -> Context:
+    def context(self, *, unbounded: bool = False) -> Context:
+        """The poll context; `unbounded` takes in every new item at once (`run --once`) instead of
+        `articles_per_poll`, which keeps one poll of a huge backlog from holding the tick."""
         wl = self.watchlist
+        per_poll = None if unbounded else self.settings.articles_per_poll
         return Context(self.repo, self.fetcher, wl.claims, wl.entities, routing(wl),
-                       articles_per_poll=self.settings.articles_per_poll, clock=utcnow)
+                       articles_per_poll=per_poll, clock=utcnow)
 
     async def sync_sources(self) -> None:
         await self.repo.sync_sources(source_specs(self.watchlist), utcnow())
@@ -86,7 +89,7 @@ class Daemon:
             now, limit=10_000 if everything else self.settings.concurrency * 4,
             lease_seconds=self.settings.lease_seconds, due_by=_FAR_FUTURE if everything else None,
         )
-        ctx = self.context()
+        ctx = self.context(unbounded=everything)
 
         async def one(source: SourceState) -> PollResult:
             async with self._polling:

@@ -49,7 +49,7 @@ class Context:
     claims: tuple[Claim, ...]
     entities: tuple[Entity, ...]
     routing: Mapping[str, ClaimRouting]
-    articles_per_poll: int = 40
+    articles_per_poll: int | None = 40  # None: no limit
     article_concurrency: int = 4
     clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
 
