@@ -345,3 +345,50 @@ async def test_reopening_is_a_no_op_migration(db_url: str) -> None:
 async def test_naive_datetimes_are_refused(repo: Repository) -> None:
     with pytest.raises(Exception, match="naive"):
         await repo.sync_sources([SourceSpec("x", "feed", "https://x/", 1)], datetime(2025, 1, 1))
+
+
+# -- what the daemon relies on besides -------------------------------------------------------
+
+def record(n: int, source_id: int, content: str | None = None) -> ArticleRecord:
+    return ArticleRecord(source_id=source_id, url=f"https://news.example/{n}", content_hash=content or f"h{n}",
+                         title=f"T{n}", text="body", outlet="News", published_at=T0, fetched_at=T0)
+
+
+async def test_an_article_and_what_it_says_are_stored_together_or_not_at_all(repo: Repository) -> None:
+    sid = await add_source(repo)
+    with pytest.raises(IntegrityError):
+        await repo.store_article(record(1, sid), [finding(), finding("X", "bogus")], CLAIMS, T0)
+    assert await repo.known_urls(["https://news.example/1"]) == set(), "no article without its evidence"
+    stored = await repo.store_article(record(1, sid), [finding()], CLAIMS, T0)
+    assert stored is not None and len(stored[1]) == 1
+    assert [e.article_id for e in await repo.evidence()] == [stored[0]]
+
+
+async def test_a_syndicated_copy_is_not_stored_and_says_nothing_new(repo: Repository) -> None:
+    sid = await add_source(repo)
+    assert await repo.store_article(record(1, sid, "same"), [finding()], CLAIMS, T0) is not None
+    assert await repo.store_article(record(2, sid, "same"), [finding()], CLAIMS, at(60)) is None
+    assert len(await repo.evidence()) == 1 and len(await repo.alerts()) == 1
+    assert await repo.known_urls(["https://news.example/2"]) == {"https://news.example/2"}
+
+
+async def test_run_once_leases_every_source_whatever_its_due_time(repo: Repository) -> None:
+    sid = await add_source(repo)
+    await repo.lease_due_sources(T0, 10, LEASE)
+    await repo.finish_poll(sid, now=at(1), next_due_at=at(3600), etag=None, last_modified=None,
+                           body_hash=None, error=None, error_kind=None)
+    assert await repo.lease_due_sources(at(2), 10, LEASE) == []
+    [s] = await repo.lease_due_sources(at(2), 10, LEASE, due_by=at(10**6))
+    assert s.id == sid
+
+
+async def test_released_deliveries_can_be_taken_again_at_once_or_from_a_given_time(repo: Repository) -> None:
+    aid = await add_article(repo)
+    await repo.record_findings(aid, [finding()], CLAIMS, T0)
+    first, second = await repo.lease_deliveries(T0, 10, LEASE)
+    await repo.release_deliveries([first.id])
+    await repo.release_deliveries([second.id], next_attempt_at=at(600))
+    [again] = await repo.lease_deliveries(at(1), 10, 3600)
+    assert again.id == first.id and again.attempts == 0, "a release is not an attempt"
+    assert [d.id for d in await repo.lease_deliveries(at(600), 10, LEASE)] == [second.id]
+    assert await repo.lease_deliveries(at(600), 10, LEASE, due_by=at(10**6)) == [], "still leased"
