@@ -192,7 +192,7 @@ def parse_feed(body: bytes, base_url: str) -> list[FeedEntry]:
 @dataclass(frozen=True)
 class ExtractedArticle:
     url: str  # canonical
-    title: str | None
+    title: str  # "" when the page has none
     text: str
     published: datetime | None  # aware UTC
     author: str | None
@@ -292,14 +292,14 @@ def extract_article(html: bytes, url: str) -> ExtractedArticle | None:
         doc = trafilatura.bare_extraction(
             tree, url=url, with_metadata=True, include_comments=False, include_tables=True,
         )
-        if doc is None:
+        if doc is None or isinstance(doc, dict):  # a Document unless as_dict=True is asked for
             return None
         text = (doc.text or "").strip()
         if len(text) < MIN_ARTICLE_CHARS:
             return None
         return ExtractedArticle(
             url=canonical_url(canonical),
-            title=doc.title or None,
+            title=doc.title or "",
             text=text,
             published=_published(doc.date, stamps),
             author=doc.author or None,

@@ -65,7 +65,7 @@ def governs(spec: ClaimSpec, p: Passage, c: st.Cue, kw: list[tuple[int, int]],
         if re.search(r"once|twice", c.text, re.I) or re.match(r"\s+(?:times?|occasions?)\b", nxt):
             return _hits(kw, *sent)
         head = re.match(r"(?:\s+[\w-]+){1,2}", nxt)  # 'only one (phone) call'
-        return bool(head) and _hits(kw, c.end, c.end + head.end())
+        return head is not None and _hits(kw, c.end, c.end + head.end())
     if c.role == "negpred":
         return True
     if c.role == "hedge":
