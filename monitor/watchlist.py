@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
 
 from monitor.match import Claim, Entity
 
@@ -63,13 +63,11 @@ class SourceModel(_Strict):
     page: HttpURL | None = None
     every: Duration = Field(default=900, validate_default=False)
 
-    @field_validator("page")
-    @classmethod
-    def _one_kind(cls, page: str | None, info: Any) -> str | None:
-        feed = info.data.get("feed")
-        if (feed is None) == (page is None):
+    @model_validator(mode="after")
+    def _one_kind(self) -> SourceModel:
+        if (self.feed is None) == (self.page is None):
             raise ValueError("give exactly one of 'feed' (RSS/Atom) or 'page' (outlet page)")
-        return page
+        return self
 
 
 class EntityModel(_Strict):
@@ -288,6 +286,7 @@ def _merge(parsed: list[tuple[FileModel, _Reader]], problems: list[Problem]) -> 
 
     sources: list[Source] = []
     entities: dict[str, Entity] = {}
+    owners: dict[str, str] = {}  # name or alias (casefolded) → the entity it names
     channels: dict[str, tuple[str, ...]] = {}
     for model, r in parsed:
         for i, s in enumerate(model.sources):
@@ -295,8 +294,15 @@ def _merge(parsed: list[tuple[FileModel, _Reader]], problems: list[Problem]) -> 
             if unique("source", s.name, r, ("sources", i)) and unique("source URL", url, r, ("sources", i, "feed" if s.feed else "page")):
                 sources.append(Source(s.name, "feed" if s.feed else "page", url, s.every))
         for i, e in enumerate(model.entities):
-            if unique("entity", e.name, r, ("entities", i, "name")):
-                entities[e.name.casefold()] = Entity(e.name, tuple(e.aliases))
+            if not unique("entity", e.name, r, ("entities", i, "name")):
+                continue
+            entities[e.name.casefold()] = Entity(e.name, tuple(e.aliases))
+            for j, alias in enumerate(e.aliases):  # one alias, two entities: who would be the party?
+                owner = owners.setdefault(alias.casefold(), e.name)
+                if owner != e.name:
+                    problems.append(Problem(r.path, r.line_of(("entities", i, "aliases", j)),
+                                            f"alias {alias!r} of {e.name!r} already names {owner!r}"))
+            owners.setdefault(e.name.casefold(), e.name)
         for name, urls in model.channels.items():
             if unique("channel", name, r, ("channels", name)):
                 channels[name] = tuple(u.strip() for u in urls)

@@ -105,11 +105,14 @@ def test_a_yaml_syntax_error_names_its_line(tmp_path: Path) -> None:
     assert found.startswith(f"{tmp_path / 'desk.yaml'}:12: YAML syntax:")
 
 
-def test_a_source_needs_exactly_one_of_feed_or_page(tmp_path: Path) -> None:
-    text = GOOD.replace("    page: https://news.example.org/world", "    page: https://news.example.org/world\n    feed: https://news.example.org/rss")
+@pytest.mark.parametrize("page", [
+    "    page: https://news.example.org/world\n    feed: https://news.example.org/rss",  # both
+    "    every: 1h",  # neither
+])
+def test_a_source_needs_exactly_one_of_feed_or_page(tmp_path: Path, page: str) -> None:
+    text = GOOD.replace("    page: https://news.example.org/world", page)
     [found] = problems(write(tmp_path, **{"desk.yaml": text}))
-    assert "give exactly one of 'feed' (RSS/Atom) or 'page' (outlet page)" in found
-    assert found.startswith(f"{tmp_path / 'desk.yaml'}:6: sources.1.page:")
+    assert found == f"{tmp_path / 'desk.yaml'}:5: sources.1: give exactly one of 'feed' (RSS/Atom) or 'page' (outlet page)"
 
 
 def test_a_channel_url_apprise_cannot_use_is_an_error(tmp_path: Path) -> None:
@@ -139,3 +142,10 @@ def test_durations_read_as_people_write_them(text: str, seconds: int) -> None:
 def test_durations_without_a_unit_or_too_short_are_refused(text: str | int) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+def test_an_alias_that_names_two_entities_is_an_error(tmp_path: Path) -> None:
+    text = GOOD.replace("    aliases: [Putin]", "    aliases: [Putin, Musk]")
+    assert problems(write(tmp_path, **{"desk.yaml": text})) == [
+        f"{tmp_path / 'desk.yaml'}:11: alias 'Musk' of 'Vladimir Putin' already names 'Elon Musk'"
+    ]
