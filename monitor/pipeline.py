@@ -141,7 +141,10 @@ async def take_in(ctx: Context, source: SourceState, c: Candidate, *, allow_priv
         source_id=source.id, url=article.url, content_hash=content_hash(article.text), title=article.title,
         text=article.text, outlet=source.name, published_at=article.published or c.published, fetched_at=now,
     )
-    findings = match_article(article.title, article.text, ctx.claims, ctx.entities, outlet=source.name)
+    # A few ms per claim: off the loop, so a long watchlist never stalls fetches and deliveries.
+    findings = await asyncio.to_thread(
+        match_article, article.title, article.text, ctx.claims, ctx.entities, source.name
+    )
     stored = await ctx.repo.store_article(record, findings, ctx.routing, now)
     if stored is None:
         return True, 0, 0
