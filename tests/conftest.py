@@ -8,7 +8,6 @@ must never pass unverified there.
 from __future__ import annotations
 
 import os
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,13 +16,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-# The project is not installed into the venv; make `storage`, `monitor` importable from the
-# checkout. (`pythonpath = ["."]` under [tool.pytest.ini_options] would make this redundant.)
-_ROOT = str(Path(__file__).resolve().parent.parent)
-if _ROOT not in sys.path:
-    sys.path.insert(0, _ROOT)
-
-from storage.repository import Repository  # noqa: E402
+from storage.repository import Repository
 
 PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
