@@ -85,12 +85,16 @@ async def refresh_source(ctx: Context, source: SourceState) -> PollResult:
     todo = fresh[: ctx.articles_per_poll]
     gate = asyncio.Semaphore(ctx.article_concurrency)
 
-    async def one(candidate: Candidate) -> tuple[bool, int, int]:
+    async def read(candidate: Candidate) -> tuple[bool, ExtractedArticle | None]:
         async with gate:
-            return await take_in(ctx, source, candidate, allow_private=allow_private)
+            return await read_article(ctx, source, candidate, allow_private=allow_private)
 
-    outcomes = await asyncio.gather(*(one(c) for c in todo))
-    complete = len(todo) == len(fresh) and all(done for done, _, _ in outcomes)
+    outcomes = await asyncio.gather(*(read(c) for c in todo))
+    complete = len(todo) == len(fresh) and all(done for done, _ in outcomes)
+    # Pages download in parallel, but what they say is decided in publication order: a party's
+    # stances form a timeline, and its alerts must not depend on which page arrived first.
+    articles = sorted((a for _, a in outcomes if a is not None), key=_chronological)
+    taken = [await take_in(ctx, source, article) for article in articles]
     # Advance the validators only when every new item is in: otherwise the next poll must see
     # the same body again (not a 304, not an unchanged hash) and retry what is missing.
     await _finish(
@@ -100,10 +104,16 @@ async def refresh_source(ctx: Context, source: SourceState) -> PollResult:
         body_hash=page.body_hash if complete else None,
         max_age=page.max_age_seconds,
     )
-    result = PollResult(source.name, sum(n for _, n, _ in outcomes), sum(a for _, _, a in outcomes), complete=complete)
+    result = PollResult(source.name, sum(1 for t in taken if t is not None), sum(t or 0 for t in taken),
+                        complete=complete)
     log.info("source %r: %d new article(s), %d alert(s)%s", source.name, result.new_articles, result.alerts,
              "" if complete else "; some items left for the next poll")
     return result
+
+
+def _chronological(article: ExtractedArticle) -> tuple[bool, datetime]:
+    """Dated articles oldest first, then undated ones (in feed order: the sort is stable)."""
+    return article.published is None, article.published or datetime.min.replace(tzinfo=timezone.utc)
 
 
 def _candidates(kind: str, body: bytes, url: str) -> list[Candidate]:
@@ -113,33 +123,44 @@ def _candidates(kind: str, body: bytes, url: str) -> list[Candidate]:
     return [Candidate(link) for link in discover_links(body, url)]
 
 
-async def take_in(ctx: Context, source: SourceState, c: Candidate, *, allow_private: bool) -> tuple[bool, int, int]:
-    """Fetch, extract, store, match and decide one article: (done, new articles, new alerts).
+async def read_article(
+    ctx: Context, source: SourceState, c: Candidate, *, allow_private: bool
+) -> tuple[bool, ExtractedArticle | None]:
+    """Fetch and extract one article: (done, the article if there is one to take in).
 
-    `done` is False only when trying again later may succeed (a timeout, a 503).
+    `done` is False only when trying again later may succeed (a timeout, a 503); links that
+    will never give an article are remembered, so they are not fetched again.
     """
     now = ctx.clock()
     try:
         response = await ctx.fetcher.get(c.url, allow_private=allow_private)
     except FetchError as err:
-        if err.kind in PERMANENT_KINDS or getattr(err, "status", None) in PERMANENT_STATUSES:
+        if err.kind in PERMANENT_KINDS or err.status in PERMANENT_STATUSES:
             log.warning("source %r: skipping article %s: %s", source.name, c.url, err)
             await ctx.repo.mark_seen(c.url, source.id, f"error:{err.kind}", now)
-            return True, 0, 0
+            return True, None
         log.warning("source %r: article %s not fetched, will retry: %s", source.name, c.url, err)
-        return False, 0, 0
+        return False, None
 
     article = await asyncio.to_thread(extract_article, response.body, response.url)
     article = _with_feed_fallback(article, c, response.url)
     if article is None:
         await ctx.repo.mark_seen(c.url, source.id, "not-article", now)
-        return True, 0, 0
+        return True, None
     if article.url != c.url:
         await ctx.repo.mark_seen(c.url, source.id, "redirected", now)
+    return True, article
 
+
+async def take_in(ctx: Context, source: SourceState, article: ExtractedArticle) -> int | None:
+    """Match an article, then store it with what it says and the alerts that follows, at once.
+
+    Returns the number of new alerts, or None for a known article (a syndicated copy).
+    """
+    now = ctx.clock()
     record = ArticleRecord(
         source_id=source.id, url=article.url, content_hash=content_hash(article.text), title=article.title,
-        text=article.text, outlet=source.name, published_at=article.published or c.published, fetched_at=now,
+        text=article.text, outlet=source.name, published_at=article.published, fetched_at=now,
     )
     # A few ms per claim: off the loop, so a long watchlist never stalls fetches and deliveries.
     findings = await asyncio.to_thread(
@@ -147,11 +168,10 @@ async def take_in(ctx: Context, source: SourceState, c: Candidate, *, allow_priv
     )
     stored = await ctx.repo.store_article(record, findings, ctx.routing, now)
     if stored is None:
-        return True, 0, 0
-    _, alert_ids = stored
+        return None
     for f in findings:
         log.info("article %s: %s %s %s (cue %r)", article.url, f.party or "(nobody)", f.stance, f.claim_id, f.cue)
-    return True, 1, len(alert_ids)
+    return len(stored[1])
 
 
 def _with_feed_fallback(article: ExtractedArticle | None, c: Candidate, url: str) -> ExtractedArticle | None:

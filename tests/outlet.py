@@ -8,6 +8,7 @@ exactly what the daemon fetched.
 """
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from aiohttp import web
@@ -21,6 +22,7 @@ class Resource:
     content_type: str = "text/html"
     etag: str | None = None  # served as ETag; a matching If-None-Match gets a 304
     fail_with: list[int] = field(default_factory=list)  # statuses served first, one per request
+    delay: float = 0.0  # seconds before answering: a slow page
 
 
 @dataclass
@@ -54,7 +56,10 @@ class Outlet:
     async def _handle(self, request: web.Request) -> web.Response:
         path = request.path
         self.hits[path] = self.hits.get(path, 0) + 1
-        response = self._respond(request, self.resources.get(path))
+        resource = self.resources.get(path)
+        if resource is not None and resource.delay:
+            await asyncio.sleep(resource.delay)
+        response = self._respond(request, resource)
         self.log.append((path, response.status))
         return response
 

@@ -260,6 +260,20 @@ async def test_a_party_that_switches_stance_alerts_again(
             assert later.url(f"/news/{KREMLIN_CONFIRMS.slug}") in slack.received[4]["message"]
 
 
+async def test_stances_are_decided_in_publication_order_not_in_download_order(
+    tmp_path: Path, repo: Repository, desk: Callable[..., dict[str, str]]
+) -> None:
+    denial = next(s for s in seed_stories() if "WSJ" in s.title)  # 2024-10-25: the Kremlin denies
+    async with Outlet() as wire:
+        outlet_with_stories(wire, [KREMLIN_CONFIRMS, denial])  # newest first, as feeds list them
+        wire.resources[f"/news/{denial.slug}"].delay = 0.5  # the older page arrives last
+        directory = watchlist_dir(tmp_path, [("Wire", "feed", wire.url("/feed.xml"))])
+        async with daemon_for(directory, repo, desk(None)) as daemon:
+            await daemon.poll(everything=True)
+        kremlin = [(a.generation, a.stance) for a in await repo.alerts() if a.party == "Kremlin"]
+        assert kremlin == [(1, "denies"), (2, "confirms")], "the later confirmation is the Kremlin's current stance"
+
+
 async def test_an_unchanged_feed_is_not_parsed_again(
     tmp_path: Path, repo: Repository, desk: Callable[..., dict[str, str]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
