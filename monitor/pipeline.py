@@ -17,7 +17,7 @@ from monitor.extract import (
     ExtractedArticle, NotAFeed, canonical_url, content_hash, discover_links, extract_article, parse_feed,
 )
 from monitor.fetch import FetchError, Fetcher, is_private_host
-from monitor.match import Claim, Entity, match_article
+from monitor.match import Claim, Entity, Finding, match_article
 from monitor.schedule import next_due
 from storage.records import ArticleRecord, ClaimRouting, SourceState
 from storage.repository import Repository
@@ -85,16 +85,23 @@ async def refresh_source(ctx: Context, source: SourceState) -> PollResult:
     todo = fresh[: ctx.articles_per_poll]
     gate = asyncio.Semaphore(ctx.article_concurrency)
 
-    async def read(candidate: Candidate) -> tuple[bool, ExtractedArticle | None]:
+    async def read(candidate: Candidate) -> tuple[bool, Read | None]:
         async with gate:
-            return await read_article(ctx, source, candidate, allow_private=allow_private)
+            done, article = await read_article(ctx, source, candidate, allow_private=allow_private)
+            if article is None:
+                return done, None
+            # A few ms per claim: off the loop, and overlapping the other downloads.
+            findings = await asyncio.to_thread(
+                match_article, article.title, article.text, ctx.claims, ctx.entities, source.name
+            )
+            return done, Read(article, findings)
 
     outcomes = await asyncio.gather(*(read(c) for c in todo))
     complete = len(todo) == len(fresh) and all(done for done, _ in outcomes)
-    # Pages download in parallel, but what they say is decided in publication order: a party's
-    # stances form a timeline, and its alerts must not depend on which page arrived first.
-    articles = sorted((a for _, a in outcomes if a is not None), key=_chronological)
-    taken = [await take_in(ctx, source, article) for article in articles]
+    # Pages download and match in parallel, but what they say is decided in publication order:
+    # a party's stances form a timeline, and its alerts must not depend on which page came first.
+    reads = sorted((r for _, r in outcomes if r is not None), key=_chronological)
+    taken = [await take_in(ctx, source, r) for r in reads]
     # Advance the validators only when every new item is in: otherwise the next poll must see
     # the same body again (not a 304, not an unchanged hash) and retry what is missing.
     await _finish(
@@ -111,9 +118,18 @@ async def refresh_source(ctx: Context, source: SourceState) -> PollResult:
     return result
 
 
-def _chronological(article: ExtractedArticle) -> tuple[bool, datetime]:
+@dataclass(frozen=True)
+class Read:
+    """An article as extracted, with what the matcher found in it."""
+
+    article: ExtractedArticle
+    findings: list[Finding]
+
+
+def _chronological(read: Read) -> tuple[bool, datetime]:
     """Dated articles oldest first, then undated ones (in feed order: the sort is stable)."""
-    return article.published is None, article.published or datetime.min.replace(tzinfo=timezone.utc)
+    published = read.article.published
+    return published is None, published or datetime.min.replace(tzinfo=timezone.utc)
 
 
 def _candidates(kind: str, body: bytes, url: str) -> list[Candidate]:
@@ -152,19 +168,15 @@ async def read_article(
     return True, article
 
 
-async def take_in(ctx: Context, source: SourceState, article: ExtractedArticle) -> int | None:
-    """Match an article, then store it with what it says and the alerts that follows, at once.
+async def take_in(ctx: Context, source: SourceState, read: Read) -> int | None:
+    """Store an article with what it says and the alerts that follow, in one transaction.
 
     Returns the number of new alerts, or None for a known article (a syndicated copy).
     """
-    now = ctx.clock()
+    now, article, findings = ctx.clock(), read.article, read.findings
     record = ArticleRecord(
         source_id=source.id, url=article.url, content_hash=content_hash(article.text), title=article.title,
         text=article.text, outlet=source.name, published_at=article.published, fetched_at=now,
-    )
-    # A few ms per claim: off the loop, so a long watchlist never stalls fetches and deliveries.
-    findings = await asyncio.to_thread(
-        match_article, article.title, article.text, ctx.claims, ctx.entities, source.name
     )
     stored = await ctx.repo.store_article(record, findings, ctx.routing, now)
     if stored is None:
