@@ -263,11 +263,6 @@ class Repository:
         await self._mark_seen(s, rec.url, rec.source_id, "duplicate-content", rec.fetched_at)
         return None
 
-    async def add_article(self, rec: ArticleRecord) -> int | None:
-        """Store the article and return its id, or None if its URL or content is known."""
-        async with self._sessions.begin() as s:
-            return await self._insert_article(s, rec)
-
     async def store_article(
         self,
         rec: ArticleRecord,

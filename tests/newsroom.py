@@ -9,15 +9,12 @@ import asyncio
 import html
 import re
 from dataclasses import dataclass, field
-from email.utils import format_datetime
 from datetime import datetime, timezone
+from email.utils import format_datetime
 
-import pytest
 from aiohttp import web
 
-from tests.support import REPO, serve
-
-SEEDS = REPO.parent / "shared" / "seeds"
+from tests.support import LocalServer, seed
 
 
 @dataclass(frozen=True)
@@ -35,9 +32,7 @@ def _plain(line: str) -> str:
 
 
 def load_seed(name: str, slug: str, published: datetime) -> Story:
-    path = SEEDS / name
-    if not path.exists():
-        pytest.skip(f"seed article {path} is missing: the end-to-end tests need ../shared/seeds")
+    path = seed(name)
     blocks = [b.strip() for b in path.read_text(encoding="utf-8").split("\n\n") if b.strip()]
     title = _plain(blocks[0].lstrip("# "))
     paragraphs = tuple(p for p in (_plain(" ".join(b.splitlines())) for b in blocks[1:]) if p)
@@ -81,28 +76,19 @@ def rss(stories: list[Story], base: str) -> str:
 
 
 @dataclass
-class Newsroom:
+class Newsroom(LocalServer):
     """Serves /feed.xml, /news/<slug>, and broken feeds: /broken/500, /broken/slow, /broken/html."""
 
     stories: list[Story] = field(default_factory=seed_stories)
     slow_seconds: float = 5.0
     hits: dict[str, int] = field(default_factory=dict)
-    _runner: web.AppRunner | None = None
-    base: str = ""
 
-    async def __aenter__(self) -> Newsroom:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/feed.xml", self._feed)
         app.router.add_get("/news/{slug:.+}", self._article)
         app.router.add_get("/broken/500", self._error)
         app.router.add_get("/broken/slow", self._slow)
         app.router.add_get("/broken/html", self._html)
-        self._runner, self.base = await serve(app)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._runner is not None
-        await self._runner.cleanup()
 
     def _hit(self, request: web.Request) -> None:
         self.hits[request.path] = self.hits.get(request.path, 0) + 1

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from tests.support import serve
+from tests.support import LocalServer
 
 
 @dataclass
@@ -26,12 +26,10 @@ class Resource:
 
 
 @dataclass
-class Outlet:
+class Outlet(LocalServer):
     resources: dict[str, Resource] = field(default_factory=dict)
     hits: dict[str, int] = field(default_factory=dict)
     log: list[tuple[str, int]] = field(default_factory=list)  # (path, status) per request
-    base: str = ""
-    _runner: web.AppRunner | None = None
 
     def serve(self, path: str, body: str, **kw: object) -> Resource:
         res = self.resources[path] = Resource(body, **kw)  # type: ignore[arg-type]
@@ -43,15 +41,8 @@ class Outlet:
     def statuses(self, path: str) -> list[int]:
         return [status for p, status in self.log if p == path]
 
-    async def __aenter__(self) -> Outlet:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/{tail:.*}", self._handle)
-        self._runner, self.base = await serve(app)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._runner is not None
-        await self._runner.cleanup()
 
     async def _handle(self, request: web.Request) -> web.Response:
         path = request.path

@@ -27,16 +27,16 @@ from sqlalchemy import func, select
 
 import monitor.pipeline as pipeline
 from monitor.daemon import Daemon
-from monitor.fetch import FetchSettings, Fetcher, make_session
+from monitor.fetch import Fetcher, FetchSettings, make_session
 from monitor.match import match_article
 from monitor.settings import Settings
 from monitor.watchlist import load_watchlists
 from storage.models import Article, SeenUrl
 from storage.repository import Repository
-from tests.newsroom import REPO, SEEDS, Newsroom, Story, article_html, rss, seed_stories
+from tests.newsroom import Newsroom, Story, article_html, rss, seed_stories
 from tests.outlet import Outlet
 from tests.receivers import JsonReceiver
-from tests.support import claimwatch
+from tests.support import REPO, claimwatch, seed
 
 CLAIM = "Elon Musk has held private talks with Vladimir Putin"
 SEED_ALERTS = {
@@ -489,14 +489,12 @@ async def test_the_daemon_refuses_to_start_on_a_bad_watchlist(tmp_path: Path, sq
 
 
 async def test_match_json_explains_each_finding_with_party_stance_quote_and_cue(tmp_path: Path) -> None:
-    seed = SEEDS / "004_2444ca2dfe6ef90e.txt"
-    if not seed.exists():
-        pytest.skip(f"seed article {seed} is missing")
-    code, out = await claimwatch("match", "--watchlists", str(REPO / "watchlists"), "--json", str(seed), env={})
+    article = seed("004_2444ca2dfe6ef90e.txt")
+    code, out = await claimwatch("match", "--watchlists", str(REPO / "watchlists"), "--json", str(article), env={})
     assert code == 0, out
     [line] = [ln for ln in out.splitlines() if ln.startswith("{")]
     report = json.loads(line)
-    assert report["input"] == str(seed) and "Musk" in report["title"]
+    assert report["input"] == str(article) and "Musk" in report["title"]
     found = {(f["party"], f["stance"]) for f in report["findings"]}
     assert {("Kremlin", "denies"), ("The Wall Street Journal", "confirms")} <= found, report["findings"]
     for f in report["findings"]:

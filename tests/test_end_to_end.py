@@ -9,11 +9,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-
 from storage.repository import Repository
-from tests.newsroom import REPO, Newsroom
+from tests.newsroom import Newsroom
 from tests.receivers import JsonReceiver, SmtpReceiver
-from tests.support import claimwatch
+from tests.support import REPO, claimwatch
 
 CLAIM = "Elon Musk has held private talks with Vladimir Putin"
 EXPECTED = {

@@ -18,9 +18,8 @@ from monitor.extract import (
     extract_article,
     parse_feed,
 )
-
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
-SEED_FILES = sorted(SEEDS.glob("*.txt")) if SEEDS.is_dir() else []
+from tests.support import SEED_NAMES
+from tests.support import seed as seed_path
 
 # --------------------------------------------------------------------------- feeds
 
@@ -118,9 +117,9 @@ def _norm(text: str) -> str:
     return " ".join(text.split())
 
 
-@pytest.mark.skipif(not SEED_FILES, reason="../shared/seeds not available")
-@pytest.mark.parametrize("seed", SEED_FILES, ids=lambda p: p.stem)
-def test_article_page_yields_body_text_date_and_canonical_url(seed: Path) -> None:
+@pytest.mark.parametrize("name", SEED_NAMES)
+def test_article_page_yields_body_text_date_and_canonical_url(name: str) -> None:
+    seed = seed_path(name)
     page, headline, key = _seed_page(seed)
     art = extract_article(page, f"https://daily-example.com/w/{seed.stem}?utm_medium=x")
     assert art is not None
@@ -134,9 +133,8 @@ def test_article_page_yields_body_text_date_and_canonical_url(seed: Path) -> Non
     assert art.author == "Jane Reporter" and art.site_name == "Daily Example"
 
 
-@pytest.mark.skipif(not SEED_FILES, reason="../shared/seeds not available")
 def test_canonical_on_another_site_is_ignored() -> None:
-    page, _, _ = _seed_page(SEED_FILES[0])
+    page, _, _ = _seed_page(seed_path(SEED_NAMES[0]))
     page = page.replace(b"https://www.daily-example.com/", b"https://evil.example.org/")
     art = extract_article(page, "https://Daily-Example.com/w/story/#top")
     assert art is not None and art.url == "https://daily-example.com/w/story"

@@ -17,8 +17,8 @@ from aiohttp.test_utils import TestServer
 from multidict import CIMultiDict
 
 from monitor.fetch import (
-    FetchError,
     Fetcher,
+    FetchError,
     FetchSettings,
     allow_private_for,
     is_private_host,

@@ -7,11 +7,11 @@ acceptance test.
 from __future__ import annotations
 
 import timeit
-from pathlib import Path
 
 import pytest
 
 from monitor.match import Claim, Entity, Finding, Stance, match_article
+from tests.support import seed
 
 # --------------------------------------------------------------------------- fixtures
 
@@ -44,7 +44,6 @@ MUSK_PUTIN = Claim(
     ("talks", "spoke", "conversation", "call"),
 )
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
 
 
 def stances(findings: list[Finding]) -> dict[str, Stance]:
@@ -390,15 +389,11 @@ def test_an_article_about_nothing_tracked_yields_nothing() -> None:
 # --------------------------------------------------------------------------- acceptance
 
 def _seed(name: str) -> tuple[str, str]:
-    raw = (SEEDS / name).read_text(encoding="utf-8").lstrip("\n")
+    raw = seed(name).read_text(encoding="utf-8").lstrip("\n")
     title, _, body = raw.partition("\n")
     return title.removeprefix("# ").strip(), body
 
 
-needs_seeds = pytest.mark.skipif(not SEEDS.is_dir(), reason=f"seed articles not found at {SEEDS}")
-
-
-@needs_seeds
 def test_seed_huffpost_musk_denies_and_bremmer_stands_by_his_report() -> None:
     title, body = _seed("000_dc5f693ac2a40a9e.txt")
     findings = match_article(title, body, [MUSK_PUTIN], [KREMLIN], "HuffPost World")
@@ -406,7 +401,6 @@ def test_seed_huffpost_musk_denies_and_bremmer_stands_by_his_report() -> None:
     assert all(f.quote and f.cue for f in findings)
 
 
-@needs_seeds
 def test_seed_moscow_times_wsj_reports_talks_and_the_kremlin_denies() -> None:
     title, body = _seed("004_2444ca2dfe6ef90e.txt")
     findings = match_article(title, body, [MUSK_PUTIN], [KREMLIN], "The Moscow Times")
@@ -414,7 +408,6 @@ def test_seed_moscow_times_wsj_reports_talks_and_the_kremlin_denies() -> None:
                                  "Kremlin": Stance.DENIES}
 
 
-@needs_seeds
 def test_matching_a_seed_article_takes_well_under_five_milliseconds() -> None:
     title, body = _seed("004_2444ca2dfe6ef90e.txt")
     n = 20

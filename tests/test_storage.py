@@ -39,6 +39,12 @@ def finding(party: str = "Acme", stance: Stance | str = Stance.CONFIRMS,
                    quote=f"{party} said so.", cue="said", sentence=1)
 
 
+async def insert(repo: Repository, rec: ArticleRecord) -> int | None:
+    """Store an article that says nothing about any claim; its id, or None if already known."""
+    stored = await repo.store_article(rec, [], {}, rec.fetched_at)
+    return stored[0] if stored else None
+
+
 async def add_source(repo: Repository, name: str = "wire") -> int:
     await repo.sync_sources([SourceSpec(name, "feed", f"https://{name}.example/rss", 300)], T0)
     return next(s.id for s in await repo.source_states() if s.name == name)
@@ -46,7 +52,7 @@ async def add_source(repo: Repository, name: str = "wire") -> int:
 
 async def add_article(repo: Repository, n: int = 1, source_id: int | None = None) -> int:
     sid = source_id if source_id is not None else await add_source(repo)
-    aid = await repo.add_article(ArticleRecord(
+    aid = await insert(repo, ArticleRecord(
         source_id=sid, url=f"https://news.example/{n}", content_hash=f"h{n}", title=f"T{n}",
         text="body", outlet="News", published_at=T0, fetched_at=T0,
     ))
@@ -148,13 +154,13 @@ async def test_article_is_unique_by_canonical_url_and_by_content_hash(repo: Repo
     def rec(url: str, h: str) -> ArticleRecord:
         return ArticleRecord(sid, url, h, "t", "x", "o", None, T0)
 
-    assert await repo.add_article(rec("https://n.example/a", "h1")) is not None
-    assert await repo.add_article(rec("https://n.example/a", "h2")) is None
-    assert await repo.add_article(rec("https://n.example/b", "h1")) is None
+    assert await insert(repo, rec("https://n.example/a", "h1")) is not None
+    assert await insert(repo, rec("https://n.example/a", "h2")) is None
+    assert await insert(repo, rec("https://n.example/b", "h1")) is None
     assert await repo.known_urls(["https://n.example/a", "https://n.example/b", "https://x"]) == {
         "https://n.example/a", "https://n.example/b"
     }
-    assert await repo.add_article(rec("https://n.example/c", "h3")) is not None  # session fine
+    assert await insert(repo, rec("https://n.example/c", "h3")) is not None  # session fine
 
 
 async def test_concurrent_duplicate_articles_store_one(db_url: str) -> None:
@@ -162,7 +168,7 @@ async def test_concurrent_duplicate_articles_store_one(db_url: str) -> None:
     try:
         sid = await add_source(a)
         got = await asyncio.gather(*(
-            r.add_article(ArticleRecord(sid, "https://n.example/x", "same", "t", "x", "o", None, T0))
+            insert(r, ArticleRecord(sid, "https://n.example/x", "same", "t", "x", "o", None, T0))
             for r in (a, b, a, b)
         ))
         assert sum(g is not None for g in got) == 1
