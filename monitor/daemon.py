@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -50,8 +50,15 @@ def source_specs(watchlist: Watchlist) -> list[SourceSpec]:
 
 @dataclass
 class _Loaded:
+    """The watchlist in force, the file stamps it was read at, and its alert routing (built
+    once per load: it asks apprise to mask every target URL)."""
+
     watchlist: Watchlist
     stamp: tuple[tuple[str, float], ...]
+    routing: dict[str, ClaimRouting] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.routing = routing(self.watchlist)
 
 
 def _stamp(directory: Path) -> tuple[tuple[str, float], ...]:
@@ -76,7 +83,7 @@ class Daemon:
         `articles_per_poll`, which keeps one poll of a huge backlog from holding the tick."""
         wl = self.watchlist
         per_poll = None if unbounded else self.settings.articles_per_poll
-        return Context(self.repo, self.fetcher, wl.claims, wl.entities, routing(wl),
+        return Context(self.repo, self.fetcher, wl.claims, wl.entities, self._loaded.routing,
                        articles_per_poll=per_poll, clock=utcnow)
 
     async def sync_sources(self) -> None:
@@ -124,7 +131,7 @@ class Daemon:
             watchlist = await asyncio.to_thread(load_watchlists, self.settings.watchlists)
         except WatchlistError as err:
             log.error("watchlist change REJECTED, still running on the last good one:\n%s", err)
-            self._loaded = _Loaded(self.watchlist, stamp)
+            self._loaded = _Loaded(self.watchlist, stamp)  # the same files are not re-read each tick
             return False
         self._loaded = _Loaded(watchlist, stamp)
         await self.sync_sources()
