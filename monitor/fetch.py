@@ -133,18 +133,6 @@ async def is_private_host(url: str) -> bool:
     return any(not is_public_address(a) for a in addresses)
 
 
-def allow_private_for(article_url: str, source_url: str, *, source_is_private: bool) -> bool:
-    """allow_private for an article found in a source: only a private source's own host may be
-    private, so an intranet feed cannot point us at other LAN machines."""
-    if not source_is_private:
-        return False
-    try:
-        a, s = URL(article_url), URL(source_url)
-    except ValueError:
-        return False
-    return bool(a.host) and (a.host or "").lower() == (s.host or "").lower()
-
-
 _ALLOW_PRIVATE: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "claimwatch_allow_private", default=False
 )

@@ -20,7 +20,6 @@ from monitor.fetch import (
     Fetcher,
     FetchError,
     FetchSettings,
-    allow_private_for,
     is_private_host,
     make_session,
     parse_max_age,
@@ -349,9 +348,6 @@ async def test_is_private_host_decides_allow_private() -> None:
     assert await is_private_host("http://127.0.0.1:8080/feed")
     assert await is_private_host("http://192.168.1.10/rss")
     assert not await is_private_host(f"https://{PUBLIC_IP}/feed")
-    assert allow_private_for("http://10.0.0.5/a", "http://10.0.0.5/feed", source_is_private=True)
-    assert not allow_private_for("http://10.0.0.6/a", "http://10.0.0.5/feed", source_is_private=True)
-    assert not allow_private_for("http://10.0.0.5/a", "http://10.0.0.5/feed", source_is_private=False)
 
 
 # --------------------------------------------------------------------------- concurrency
