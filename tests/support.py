@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+from abc import ABC, abstractmethod
 import os
 import sys
 from pathlib import Path
@@ -27,14 +28,15 @@ def seed(name: str) -> Path:
     return path
 
 
-class LocalServer:
+class LocalServer(ABC):
     """A local web app as an async context manager: subclasses add their routes."""
 
     base: str = ""
     _runner: web.AppRunner | None = None
 
+    @abstractmethod
     def routes(self, app: web.Application) -> None:
-        raise NotImplementedError
+        """Add this server's handlers to `app`."""
 
     async def __aenter__(self) -> Self:
         app = web.Application()
