@@ -1,0 +1,100 @@
+"""FNC-1 pairs and the two evaluation splits, shared by training and evaluation scripts.
+
+The data stays in ../shared/data/fnc1 (never committed).  Two splits:
+
+* ``challenge``: the challenge's own body split (hold_out_body_ids.txt).  Its headlines
+  also occur with training bodies, so it flatters any model that learns claim wording.
+* ``unseen``: held-out *claims and bodies*.  Headlines and bodies are grouped into topics
+  (connected by related pairs); a fixed fifth of the topics is held out.  Test pairs have a
+  hold-out body and a held-out-topic headline; training pairs have a training body and
+  neither their headline nor their body in a held-out topic.  No near-duplicate headline of
+  a test claim is ever trained on: the faithful proxy of the competition's test set.
+
+One model is trained on ``train_pairs()`` (the intersection of both training sides) and
+reported on both test sides.
+"""
+from __future__ import annotations
+
+import csv
+import random
+import sys
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+FNC = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fnc1"
+LABELS = ("agree", "disagree", "discuss", "unrelated")
+HELD_OUT_TOPIC_SHARE = 0.2
+SEED = 20261122
+
+
+@dataclass(frozen=True)
+class Pair:
+    headline: str
+    body_id: str
+    stance: str  # one of LABELS
+
+
+def _require() -> Path:
+    if not (FNC / "train_stances.csv").exists():
+        sys.exit(f"FNC-1 data not found at {FNC} (expected train_stances.csv, train_bodies.csv)")
+    return FNC
+
+
+@cache
+def bodies() -> dict[str, str]:
+    with open(_require() / "train_bodies.csv", encoding="utf-8", newline="") as fh:
+        return {r["Body ID"]: r["articleBody"] for r in csv.DictReader(fh)}
+
+
+@cache
+def pairs() -> tuple[Pair, ...]:
+    with open(_require() / "train_stances.csv", encoding="utf-8", newline="") as fh:
+        return tuple(Pair(r["Headline"], r["Body ID"], r["Stance"]) for r in csv.DictReader(fh))
+
+
+def _ids(name: str) -> frozenset[str]:
+    return frozenset((_require() / name).read_text().split())
+
+
+@cache
+def topics() -> dict[str, str]:
+    """'h:<headline>' / 'b:<body id>' -> topic root (union-find over related pairs)."""
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for p in pairs():
+        h, b = find("h:" + p.headline), find("b:" + p.body_id)
+        if p.stance != "unrelated":
+            parent[h] = b
+    return {k: find(k) for k in list(parent)}
+
+
+@cache
+def held_out_topics() -> frozenset[str]:
+    roots = sorted(set(topics().values()))
+    random.Random(SEED).shuffle(roots)
+    return frozenset(roots[: round(len(roots) * HELD_OUT_TOPIC_SHARE)])
+
+
+def train_pairs() -> list[Pair]:
+    train_ids, held = _ids("training_body_ids.txt"), held_out_topics()
+    t = topics()
+    return [p for p in pairs() if p.body_id in train_ids
+            and t["h:" + p.headline] not in held and t["b:" + p.body_id] not in held]
+
+
+def test_pairs(split: str) -> list[Pair]:
+    hold_ids = _ids("hold_out_body_ids.txt")
+    if split == "challenge":
+        return [p for p in pairs() if p.body_id in hold_ids]
+    if split == "unseen":
+        t, held = topics(), held_out_topics()
+        return [p for p in pairs() if p.body_id in hold_ids and t["h:" + p.headline] in held]
+    raise ValueError(f"unknown split {split!r} (challenge | unseen)")

@@ -1,0 +1,147 @@
+"""One stance per (claim, article): the article-level decision behind `claimwatch stance`.
+
+`match.match_article` finds every party's stance (what the daemon records and alerts on);
+this step sums an article up for a claim: does it confirm, deny, merely discuss, or ignore
+it, who holds that stance, and which sentence and cue show it.  Pure: text in, assessment out.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from monitor import features as ft
+from monitor.match import Claim, Entity, Finding, Stance, match_article
+
+MODEL_PATH = Path(__file__).with_name("stance_model.json")
+_DECISIVE = (Stance.DENIES, Stance.CONFIRMS)
+_CLASS = {"agree": Stance.CONFIRMS, "disagree": Stance.DENIES, "discuss": Stance.DISCUSSES,
+          "unrelated": Stance.UNRELATED}
+
+
+class StanceModel:
+    """The learned article-level classifier: standardised features -> MLP -> 4 classes.
+
+    Weights are JSON written by scripts/train_stance.py; evaluation is a few numpy products.
+    """
+
+    def __init__(self, labels: Sequence[str], names: Sequence[str], idf: Mapping[str, float],
+                 default_idf: float, mean: np.ndarray, scale: np.ndarray,
+                 layers: list[tuple[np.ndarray, np.ndarray]]) -> None:
+        if list(names) != list(ft.NAMES):
+            raise ValueError("stance model was trained on other features: "
+                             "run scripts/train_stance.py")
+        self.stances = [_CLASS[lab] for lab in labels]
+        self.idf, self.default_idf = idf, default_idf
+        self.mean, self.scale, self.layers = mean, scale, layers
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> StanceModel:
+        layers = [(np.asarray(lay["w"]), np.asarray(lay["b"])) for lay in d["layers"]]
+        return cls(d["labels"], d["names"], d["idf"], d["default_idf"],
+                   np.asarray(d["mean"]), np.asarray(d["scale"]), layers)
+
+    @classmethod
+    def load(cls, path: Path = MODEL_PATH) -> StanceModel:
+        return cls.from_dict(json.loads(path.read_text()))
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        h = (np.atleast_2d(x) - self.mean) / self.scale
+        for w, b in self.layers[:-1]:
+            h = np.maximum(h @ w + b, 0.0)
+        w, b = self.layers[-1]
+        logits = h @ w + b
+        e = np.exp(logits - logits.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def why(self, x: Sequence[float], cls_index: int, top: int = 3) -> dict[str, float]:
+        """The features that pushed hardest towards the decided class (gradient x input)."""
+        z = (np.asarray(x) - self.mean) / self.scale
+        grad = np.eye(len(z))
+        h = z
+        for w, b in self.layers[:-1]:
+            pre = h @ w + b
+            grad = grad @ w * (pre > 0)
+            h = np.maximum(pre, 0.0)
+        w, _ = self.layers[-1]
+        contrib = (grad @ (w[:, cls_index] - w.mean(axis=1))) * z
+        order = np.argsort(-contrib)[:top]
+        return {ft.NAMES[i]: round(float(contrib[i]), 3) for i in order if contrib[i] > 0}
+
+
+@cache
+def default_model() -> StanceModel:
+    return StanceModel.load()
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The article's stance on one claim, with the party, evidence and what decided it."""
+
+    claim_id: str
+    stance: Stance
+    party: str  # who holds the stance; "" when nobody is named (the article's own voice)
+    party_kind: str
+    evidence: str  # the sentence that carries the stance ("" when unrelated)
+    cue: str  # the words that decided it
+    score: float  # confidence in `stance`, 0..1
+    findings: tuple[Finding, ...] = ()  # every party's stance, as the daemon records them
+    why: dict[str, float] = field(default_factory=dict)  # deciding features and their weight
+
+
+def assess(
+    title: str,
+    text: str,
+    claims: Sequence[Claim],
+    entities: Sequence[Entity] = (),
+    outlet: str | None = None,
+    model: StanceModel | None = None,
+) -> list[Assessment]:
+    """One assessment per claim, in the claims' order (unrelated ones included)."""
+    model = model or default_model()
+    findings = match_article(title, text, claims, entities, outlet=outlet)
+    body = ft.body_of(title, text)
+    per_claim = [[f for f in findings if f.claim_id == c.id] for c in claims]
+    x = np.asarray([ft.features(c.statement, body, fs, model.idf, model.default_idf)
+                    for c, fs in zip(claims, per_claim)]).reshape(len(claims), len(ft.NAMES))
+    proba = model.predict_proba(x) if len(claims) else np.zeros((0, 4))
+    out = []
+    for i, (claim, fs) in enumerate(zip(claims, per_claim)):
+        k = int(np.argmax(proba[i]))
+        stance = model.stances[k]
+        out.append(_summarise(claim, stance, float(proba[i, k]), fs, body, model, outlet,
+                              model.why(x[i], k)))
+    return out
+
+
+_LEXICON = {Stance.DENIES: ft.REFUTE, Stance.CONFIRMS: ft.CONFIRM, Stance.DISCUSSES: ft.HEDGE}
+
+
+def _summarise(claim: Claim, stance: Stance, score: float, findings: list[Finding],
+               body: ft.Body, model: StanceModel, outlet: str | None,
+               why: dict[str, float]) -> Assessment:
+    """Who holds the article's stance and where it shows: the strongest party finding of
+    that stance, else the article's own voice (the outlet) in its best sentence."""
+    if stance is Stance.UNRELATED:
+        return Assessment(claim.id, stance, "", "unknown", "", "", score, tuple(findings), why)
+    held = [f for f in findings if f.stance is stance and f.party]
+    if held:
+        top = max(held, key=lambda f: (f.score, -f.sentence))
+        return Assessment(claim.id, stance, top.party, top.party_kind, top.quote, top.cue,
+                          score, tuple(findings), why)
+    voice = next((f for f in findings if not f.party and f.unattributed is stance), None)
+    if voice:
+        quote, cue = voice.quote, voice.cue
+    else:
+        i = ft.evidence(claim.statement, body, model.idf, model.default_idf, _LEXICON[stance])
+        quote = body.raw[i] if i >= 0 else ""
+        cue = ", ".join(sorted({w for w in body.sentences[i] if w in _LEXICON[stance]})) \
+            if i >= 0 else ""
+    own = stance is not Stance.DISCUSSES and outlet
+    return Assessment(claim.id, stance, outlet if own else "", "outlet" if own else "unknown",
+                      quote, cue, score, tuple(findings), why)
