@@ -112,11 +112,32 @@ def assess(
     proba = model.predict_proba(x) if len(claims) else np.zeros((0, 4))
     out = []
     for i, (claim, fs) in enumerate(zip(claims, per_claim)):
-        k = int(np.argmax(proba[i]))
-        stance = model.stances[k]
-        out.append(_summarise(claim, stance, float(proba[i, k]), fs, body, model, outlet,
-                              model.why(x[i], k)))
+        stance, score, why = _decide(model, x[i], proba[i], fs, body)
+        out.append(_summarise(claim, stance, score, fs, body, model, outlet, why))
     return out
+
+
+SHORT_WORDS = 60  # a headline or a sentence or two: shorter than any article the model saw
+_FOUND, _WORDS = ft.NAMES.index("claim_words_found"), ft.NAMES.index("claim_words")
+
+
+def _decide(model: StanceModel, x: np.ndarray, proba: np.ndarray, findings: list[Finding],
+            body: ft.Body) -> tuple[Stance, float, dict[str, float]]:
+    """The model decides, within two bounds it cannot learn from FNC-1's articles: a text
+    that shares at most one word with the claim (a name, say) is not about it, and a headline-length text is read by the rules
+    alone (its one explicit statement is the whole evidence)."""
+    if not findings and x[_FOUND] < min(2, x[_WORDS]):
+        return Stance.UNRELATED, 1.0, {"shares at most one word with the claim": 1.0}
+    if findings and sum(map(len, body.sentences)) <= SHORT_WORDS:
+        decisive = [f for f in findings if f.stance in _DECISIVE and f.party]
+        if decisive:
+            top = max(decisive, key=lambda f: (f.stance is Stance.DENIES, f.score, -f.sentence))
+            return top.stance, min(1.0, top.score / 3.0), {f"rule cue: {top.cue}": top.score}
+        if any(f.unattributed is Stance.DENIES for f in findings):
+            return Stance.DENIES, 0.6, {"the text itself calls the claim false": 2.5}
+        return Stance.DISCUSSES, 0.6, {"mentions the claim without a stance": 1.0}
+    k = int(np.argmax(proba))
+    return model.stances[k], float(proba[k]), model.why(x, k)
 
 
 _LEXICON = {Stance.DENIES: ft.REFUTE, Stance.CONFIRMS: ft.CONFIRM, Stance.DISCUSSES: ft.HEDGE}

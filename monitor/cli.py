@@ -1,4 +1,5 @@
-"""The `claimwatch` command: run the daemon, check watchlists, try the matcher on an article."""
+"""The `claimwatch` command: run the daemon, check watchlists, try the matcher on an article,
+and decide the stance of any text on any claim (`claimwatch stance`)."""
 from __future__ import annotations
 
 import argparse
@@ -8,9 +9,10 @@ import logging
 import os
 import sys
 from dataclasses import asdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
+from monitor.batch import STANCE_HELP
 from monitor.settings import Settings
 
 log = logging.getLogger("claimwatch")
@@ -35,6 +37,20 @@ def _parser() -> argparse.ArgumentParser:
     match.add_argument("--json", action="store_true", help="one JSON object per article")
     match.add_argument("inputs", nargs="+", metavar="FILE_OR_URL")
 
+    stance = sub.add_parser(
+        "stance", help="the stance of each text on its claim, from a JSON-lines file",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=STANCE_HELP)
+    stance.add_argument("file", metavar="FILE", help="JSON-lines input; - reads stdin")
+    stance.add_argument("--json", action="store_true",
+                        help="one JSON object per input line, in input order (a bad line gives "
+                             '{"id": ..., "line": N, "error": "..."})')
+    stance.add_argument("--watchlists", metavar="DIR",
+                        help="use this watchlist's entities and aliases to sharpen matching "
+                             "(optional; without it no watchlist is read)")
+    stance.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                        help="progress bar on stderr (default: only when stderr is a terminal)")
+
     status = sub.add_parser("status", help="each source's last poll and error, and the alert outbox")
     status.add_argument("--db")
 
@@ -56,6 +72,12 @@ def main(argv: list[str] | None = None) -> int:
         return check(settings.watchlists)
     if args.command == "match":
         return asyncio.run(match(settings, args.inputs, as_json=args.json))
+    if args.command == "stance":
+        from monitor.batch import stance
+
+        return stance(args.file, as_json=args.json,
+                      watchlists=Path(args.watchlists) if args.watchlists else None,
+                      progress=sys.stderr.isatty() if args.progress is None else args.progress)
     if args.command == "status":
         return asyncio.run(status(settings))
     return health(settings, args.max_age)
@@ -83,7 +105,8 @@ def check(directory: Path) -> int:
 
 
 async def match(settings: Settings, inputs: list[str], *, as_json: bool) -> int:
-    from monitor.match import match_article
+    from monitor.assess import assess
+    from monitor.batch import explained
     from monitor.watchlist import WatchlistError, load_watchlists
 
     try:
@@ -99,24 +122,34 @@ async def match(settings: Settings, inputs: list[str], *, as_json: bool) -> int:
             print(f"{item}: {err}", file=sys.stderr)
             status = 1
             continue
-        findings = match_article(title, text, wl.claims, wl.entities, outlet=outlet)
+        assessments = assess(title, text, wl.claims, wl.entities, outlet=outlet)
+        findings = [f for a in assessments for f in a.findings]
         if as_json:
             print(json.dumps({"input": item, "title": title, "outlet": outlet,
-                              "findings": [asdict(f) for f in findings]}, ensure_ascii=False))
+                              "findings": [asdict(f) for f in findings],
+                              "assessments": [{"claim_id": a.claim_id, **explained(a)}
+                                              for a in assessments]},
+                             ensure_ascii=False))
             continue
         print(f"{item}: {title!r}")
         if not findings:
             print("  no tracked claim referenced")
-        for f in findings:
-            who = f.party or "(no named party)"
-            print(f"  [{f.claim_id}] {who} {f.stance} — cue {f.cue!r}\n      “{f.quote}”")
+        for a in assessments:
+            if not any(f.claim_id == a.claim_id for f in findings):
+                continue
+            who = f"{a.party} " if a.party else ""
+            print(f"  [{a.claim_id}] overall: {who}{a.stance} (score {a.score:.2f}, cue {a.cue!r})")
+            for f in findings:
+                if f.claim_id == a.claim_id:
+                    who = f.party or "(no named party)"
+                    print(f"    {who} {f.stance} — cue {f.cue!r}\n        “{f.quote}”")
     return status
 
 
 async def _read_article(item: str, settings: Settings) -> tuple[str, str, str | None]:
     """A URL is fetched and extracted; an .html file is extracted; a text file is 'title\\n\\nbody'."""
     from monitor.extract import extract_article
-    from monitor.fetch import FetchError, Fetcher, make_session
+    from monitor.fetch import Fetcher, FetchError, make_session
 
     if item.startswith(("http://", "https://")):
         async with make_session(settings.fetch) as session:
@@ -166,7 +199,7 @@ async def status(settings: Settings) -> int:
 
 
 def _when(at: datetime | None) -> str:
-    return at.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC") if at else "never"
+    return at.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if at else "never"
 
 
 def health(settings: Settings, max_age: float) -> int:
@@ -179,7 +212,7 @@ def health(settings: Settings, max_age: float) -> int:
     except (OSError, ValueError) as err:
         print(f"unhealthy: cannot read heartbeat {beat}: {err}", file=sys.stderr)
         return 1
-    age = (datetime.now(timezone.utc) - last).total_seconds()
+    age = (datetime.now(UTC) - last).total_seconds()
     if age > max_age:
         print(f"unhealthy: last heartbeat {age:.0f}s ago (limit {max_age:.0f}s)", file=sys.stderr)
         return 1

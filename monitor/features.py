@@ -60,6 +60,7 @@ NEGATION = frozenset("not no never nothing none nor neither without n't cannot i
 NAMES = (
     # relatedness
     "cover", "cover_lead", "cover_best", "cover_2nd", "n_covering", "bigram", "cosine",
+    "cover_but_top", "claim_words_found", "claim_words",
     # the rule matcher
     "m_referenced", "m_deny", "m_confirm", "m_deny_strength", "m_confirm_strength",
     "m_voice_deny", "m_discuss",
@@ -122,6 +123,12 @@ def _cover(weight: Mapping[str, float], stems: frozenset[str]) -> float:
     """IDF-weighted share of the claim's words found in `stems`."""
     total = sum(weight.values()) or 1.0
     return sum(w for s, w in weight.items() if s in stems) / total
+
+
+def cover_but_top(weight: Mapping[str, float], stems: frozenset[str]) -> float:
+    """Coverage without the claim's rarest word found: one shared name is not one story."""
+    found = [w for s, w in weight.items() if s in stems]
+    return (sum(found) - max(found)) / (sum(weight.values()) or 1.0) if found else 0.0
 
 
 def evidence(statement: str, body: Body, idf: Mapping[str, float], default_idf: float,
@@ -194,6 +201,8 @@ def features(statement: str, body: Body, findings: Sequence[Finding],
         cover(all_stems), cover(lead), ranked[0], ranked[1],
         math.log1p(sum(1 for c in per if c >= 0.5)),
         len(bigrams & body_bigrams) / max(1, len(bigrams)), dot / (norm_b * norm_c),
+        cover_but_top(weight, all_stems), float(sum(1 for s in cs if s in all_stems)),
+        float(len(cs)),
         float(bool(findings)), float(len(deny)), float(len(confirm)),
         max((f.score for f in deny), default=0.0), max((f.score for f in confirm), default=0.0),
         float(any(f.unattributed is Stance.DENIES for f in findings)),

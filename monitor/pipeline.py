@@ -1,5 +1,9 @@
 """One poll of one source, readable top to bottom: fetch → extract → store → match → decide.
 
+The match step is `monitor.assess`, the engine behind `claimwatch stance`/`match`: every
+party's findings (stored as evidence, and what alerts are decided on) plus one article-level
+stance per claim (stored as an assessment when the article is related to the claim).
+
 `refresh_source` is the whole refresh. Errors of the source itself are stored on the source;
 errors of one article leave that article to be retried at the next poll (the feed's validators
 are not advanced until every new item was taken in), so nothing is lost.
@@ -11,13 +15,20 @@ import logging
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
+from monitor.assess import Assessment, assess
 from monitor.extract import (
-    ExtractedArticle, NotAFeed, canonical_url, content_hash, discover_links, extract_article, parse_feed,
+    ExtractedArticle,
+    NotAFeed,
+    canonical_url,
+    content_hash,
+    discover_links,
+    extract_article,
+    parse_feed,
 )
-from monitor.fetch import FetchError, Fetcher, is_private_host
-from monitor.match import Claim, Entity, Finding, match_article
+from monitor.fetch import Fetcher, FetchError, is_private_host
+from monitor.match import Claim, Entity, Finding, Stance
 from monitor.schedule import next_due
 from storage.records import ArticleRecord, ClaimRouting, SourceState
 from storage.repository import Repository
@@ -51,7 +62,7 @@ class Context:
     routing: Mapping[str, ClaimRouting]
     articles_per_poll: int | None = 40  # None: no limit
     article_concurrency: int = 4
-    clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -91,10 +102,10 @@ async def refresh_source(ctx: Context, source: SourceState) -> PollResult:
             if article is None:
                 return done, None
             # A few ms per claim: off the loop, and overlapping the other downloads.
-            findings = await asyncio.to_thread(
-                match_article, article.title, article.text, ctx.claims, ctx.entities, source.name
+            assessments = await asyncio.to_thread(
+                assess, article.title, article.text, ctx.claims, ctx.entities, source.name
             )
-            return done, Read(article, findings)
+            return done, Read(article, party_findings(assessments), tuple(assessments))
 
     outcomes = await asyncio.gather(*(read(c) for c in todo))
     complete = len(todo) == len(fresh) and all(done for done, _ in outcomes)
@@ -120,16 +131,30 @@ async def refresh_source(ctx: Context, source: SourceState) -> PollResult:
 
 @dataclass(frozen=True)
 class Read:
-    """An article as extracted, with what the matcher found in it."""
+    """An article as extracted, with what the matcher found in it: every party's findings and
+    the article-level assessment of each claim."""
 
     article: ExtractedArticle
     findings: list[Finding]
+    assessments: tuple[Assessment, ...] = ()
+
+
+def party_findings(assessments: list[Assessment]) -> list[Finding]:
+    """Every party's findings, as `match_article` lists them (claim by claim, in watchlist
+    order): the union of the assessments' findings, each claim once."""
+    seen: set[str] = set()
+    findings: list[Finding] = []
+    for a in assessments:
+        if a.claim_id not in seen:
+            seen.add(a.claim_id)
+            findings += a.findings
+    return findings
 
 
 def _chronological(read: Read) -> tuple[bool, datetime]:
     """Dated articles oldest first, then undated ones (in feed order: the sort is stable)."""
     published = read.article.published
-    return published is None, published or datetime.min.replace(tzinfo=timezone.utc)
+    return published is None, published or datetime.min.replace(tzinfo=UTC)
 
 
 def _candidates(kind: str, body: bytes, url: str) -> list[Candidate]:
@@ -178,11 +203,15 @@ async def take_in(ctx: Context, source: SourceState, read: Read) -> int | None:
         source_id=source.id, url=article.url, content_hash=content_hash(article.text), title=article.title,
         text=article.text, outlet=source.name, published_at=article.published, fetched_at=now,
     )
-    stored = await ctx.repo.store_article(record, findings, ctx.routing, now)
+    stored = await ctx.repo.store_article(record, findings, ctx.routing, now, read.assessments)
     if stored is None:
         return None
     for f in findings:
         log.info("article %s: %s %s %s (cue %r)", article.url, f.party or "(nobody)", f.stance, f.claim_id, f.cue)
+    for a in read.assessments:
+        if a.stance != Stance.UNRELATED:
+            log.info("article %s: as a whole %s %s, held by %s (score %.2f)", article.url, a.stance,
+                     a.claim_id, a.party or "(nobody)", a.score)
     return len(stored[1])
 
 

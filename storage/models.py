@@ -6,13 +6,14 @@ change here needs a migration.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
     Dialect,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -65,7 +66,7 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
-    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime, str: Text}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, str: Text}
 
 
 class Source(Base):
@@ -131,6 +132,31 @@ class Evidence(Base):
     party_kind: Mapped[str]
     quote: Mapped[str]
     cue: Mapped[str]
+    created_at: Mapped[datetime]
+
+
+class Assessment(Base):
+    """The article-level decision on one claim (`monitor.assess`): one row per (article, claim).
+
+    Only claims the article is not unrelated to are stored. The per-party stances stay in
+    `evidence`, which alone drives alerts.
+    """
+
+    __tablename__ = "assessments"
+    __table_args__ = (
+        UniqueConstraint("article_id", "claim_id"),
+        CheckConstraint(f"stance IN {STANCES!r}", name="stance"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("articles.id"))
+    claim_id: Mapped[str] = mapped_column(index=True)
+    stance: Mapped[str]
+    party: Mapped[str]
+    party_kind: Mapped[str]
+    evidence: Mapped[str]
+    cue: Mapped[str]
+    score: Mapped[float] = mapped_column(Float)
     created_at: Mapped[datetime]
 
 

@@ -108,6 +108,26 @@ class EvidenceRecord:
 
 
 @dataclass(frozen=True)
+class AssessmentRecord:
+    """One article's stance on one claim as a whole (`monitor.assess`), with who holds it.
+
+    Stored only for claims the article is related to; `evidence` is the sentence that shows the
+    stance, `cue` the words that decided it, `score` the confidence (0..1).
+    """
+
+    id: int
+    article_id: int
+    claim_id: str
+    stance: str  # "confirms" | "denies" | "discusses"
+    party: str  # "" when nobody is named
+    party_kind: str
+    evidence: str
+    cue: str
+    score: float
+    created_at: datetime
+
+
+@dataclass(frozen=True)
 class AlertRecord:
     """A decided alert; generation counts the party's stance changes on the claim (1 = first)."""
 

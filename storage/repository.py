@@ -1,4 +1,4 @@
-"""The storage API the daemon uses: schedule, articles, findings and the delivery queue.
+"""The storage API the daemon uses: schedule, articles, findings, assessments and the delivery queue.
 
 Every time is passed in by the caller (aware datetimes; no clock reads here) so behaviour is
 reproducible in tests. Results are plain records from `storage.records`.
@@ -7,21 +7,22 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
-from monitor.match import Finding
+from monitor.match import Finding, Stance
 from storage import alerting
 from storage.db import open_engine
 from storage.models import (
     Alert,
     Article,
+    Assessment,
     Delivery,
     DeliveryAttempt,
     Evidence,
@@ -31,6 +32,7 @@ from storage.models import (
 from storage.records import (
     AlertRecord,
     ArticleRecord,
+    AssessmentRecord,
     AttemptRecord,
     ClaimRouting,
     DeliveryRecord,
@@ -39,6 +41,9 @@ from storage.records import (
     SourceSpec,
     SourceState,
 )
+
+if TYPE_CHECKING:
+    import monitor.assess
 
 T = TypeVar("T")
 _RETRIES = 5
@@ -63,6 +68,25 @@ def _source_state(s: Source) -> SourceState:
         next_due_at=s.next_due_at, last_success_at=s.last_success_at, enabled=s.enabled,
         leased_until=s.leased_until, last_fetched_at=s.last_fetched_at,
     )
+
+
+async def _insert_assessments(
+    s: AsyncSession,
+    article_id: int,
+    assessments: Sequence[monitor.assess.Assessment],
+    now: datetime,
+) -> None:
+    """One row per assessment, in the caller's transaction (the article's and its evidence's)."""
+    if not assessments:
+        return
+    await s.execute(insert(Assessment), [
+        {
+            "article_id": article_id, "claim_id": a.claim_id, "stance": str(a.stance),
+            "party": a.party, "party_kind": a.party_kind, "evidence": a.evidence, "cue": a.cue,
+            "score": float(a.score), "created_at": now,
+        }
+        for a in assessments
+    ])
 
 
 class Repository:
@@ -269,19 +293,30 @@ class Repository:
         findings: Sequence[Finding],
         claims: Mapping[str, ClaimRouting],
         now: datetime,
+        assessments: Sequence[monitor.assess.Assessment] = (),
     ) -> tuple[int, list[int]] | None:
-        """Store an article with its evidence, alerts and deliveries in ONE transaction.
+        """Store an article with its evidence, alerts, deliveries and assessments in ONE
+        transaction.
 
+        `findings` are every party's stances (evidence; they alone decide alerts);
+        `assessments` the article-level stance per claim (`monitor.assess`), of which only
+        those not unrelated are stored, one row per (article, claim).
         Returns (article id, new alert ids), or None for a known URL or content (a syndicated
         copy). A crash can never leave an article stored without what it said, which would
         otherwise be lost: the next poll sees its URL as known and never matches it again.
         """
+        related = [a for a in assessments if a.stance != Stance.UNRELATED]
+        claim_ids = [a.claim_id for a in related]
+        if len(set(claim_ids)) != len(claim_ids):
+            raise ValueError(f"more than one assessment of a claim: {sorted(claim_ids)}")
 
         async def work(s: AsyncSession) -> tuple[int, list[int]] | None:
             article_id = await self._insert_article(s, rec)
             if article_id is None:
                 return None
-            return article_id, await alerting.record_findings(s, article_id, findings, claims, now)
+            alert_ids = await alerting.record_findings(s, article_id, findings, claims, now)
+            await _insert_assessments(s, article_id, related, now)
+            return article_id, alert_ids
 
         return await self._transaction(work)
 
@@ -368,6 +403,21 @@ class Repository:
                     id=a.id, claim_id=a.claim_id, party=a.party, stance=a.stance,
                     statement=a.statement, evidence_id=a.evidence_id,
                     generation=a.generation, created_at=a.created_at,
+                )
+                for a in (await s.scalars(q)).all()
+            ]
+
+    async def assessments(self, claim_id: str | None = None) -> list[AssessmentRecord]:
+        """The stored article-level stances (never unrelated ones), oldest first."""
+        async with self._sessions() as s:
+            q = select(Assessment).order_by(Assessment.id)
+            if claim_id is not None:
+                q = q.where(Assessment.claim_id == claim_id)
+            return [
+                AssessmentRecord(
+                    id=a.id, article_id=a.article_id, claim_id=a.claim_id, stance=a.stance,
+                    party=a.party, party_kind=a.party_kind, evidence=a.evidence, cue=a.cue,
+                    score=a.score, created_at=a.created_at,
                 )
                 for a in (await s.scalars(q)).all()
             ]

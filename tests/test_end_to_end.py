@@ -9,6 +9,9 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from sqlalchemy import select
+
+from storage.models import Article
 from storage.repository import Repository
 from tests.newsroom import Newsroom
 from tests.receivers import JsonReceiver, SmtpReceiver
@@ -57,6 +60,36 @@ async def test_a_feed_of_the_seed_articles_alerts_each_party_exactly_once(tmp_pa
             assert len(slack.received) == 4 and len(smtp.messages) == 4, "a second run must deliver nothing"
             assert news.hits["/feed.xml"] == 2
             assert all(n == 1 for path, n in news.hits.items() if path.startswith("/news/")), news.hits
+
+
+async def test_each_seed_article_records_its_own_stance_on_the_claim_with_a_sentence_as_evidence(
+    tmp_path: Path, db_url: str
+) -> None:
+    async with Newsroom() as news, JsonReceiver() as slack:
+        with SmtpReceiver() as smtp:
+            wl = watchlist_dir(tmp_path, {"Local Wire": f"{news.base}/feed.xml"})
+            code, log = await claimwatch("run", "--once", "--watchlists", str(wl), "--db", db_url,
+                                         env=desk_env(slack, smtp))
+            assert code == 0, log
+            assert sorted(m["title"] for m in slack.received) == sorted(EXPECTED), log
+    repo = await Repository.open(db_url)
+    try:
+        assessments = await repo.assessments()
+        async with repo.engine.connect() as conn:
+            articles = {a.id: a for a in (await conn.execute(select(Article))).all()}
+    finally:
+        await repo.close()
+    assert len(articles) == 2, articles
+    assert sorted(a.article_id for a in assessments) == sorted(articles), "one stance per seed article"
+    for a in assessments:
+        article = articles[a.article_id]
+        assert a.claim_id == "musk-putin-talks"
+        assert a.stance in ("confirms", "denies", "discusses"), a
+        assert a.evidence.strip() and a.evidence in f"{article.title}\n{article.text}", a
+        assert 0 < a.score <= 1, a
+    # Musk's own denial is the decisive stance of the 2022 article, held by him.
+    denial = next(a for a in assessments if "Denies" in articles[a.article_id].title)
+    assert (denial.stance, denial.party) == ("denies", "Elon Musk"), denial
 
 
 async def test_alerts_wait_while_the_receiver_is_down_and_are_delivered_once_when_it_is_back(

@@ -5,16 +5,19 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
+from monitor.assess import Assessment
 from monitor.match import Finding, Stance
 from storage import alerting
-from storage.db import open_engine
-from storage.models import Base, PartyStance
+from storage.db import alembic_config, create_engine_for, open_engine
+from storage.models import Base, PartyStance, Source
 from storage.records import ArticleRecord, ClaimRouting, SourceSpec, Target
 from storage.repository import Repository
 
@@ -37,6 +40,15 @@ def finding(party: str = "Acme", stance: Stance | str = Stance.CONFIRMS,
             claim: str = "merger") -> Finding:
     return Finding(claim_id=claim, stance=stance, party=party, party_kind="entity",  # type: ignore[arg-type]
                    quote=f"{party} said so.", cue="said", sentence=1)
+
+
+def assessment(stance: Stance | str = Stance.CONFIRMS, claim: str = "merger",
+               findings: tuple[Finding, ...] = ()) -> Assessment:
+    """The article-level decision on `claim`, held by Acme (a party-less one when unrelated)."""
+    if stance == Stance.UNRELATED:
+        return Assessment(claim, Stance.UNRELATED, "", "unknown", "", "", 0.9, findings)
+    return Assessment(claim, stance, "Acme", "entity", "Acme said so.", "said", 0.8,  # type: ignore[arg-type]
+                      findings)
 
 
 async def insert(repo: Repository, rec: ArticleRecord) -> int | None:
@@ -398,3 +410,105 @@ async def test_released_deliveries_can_be_taken_again_at_once_or_from_a_given_ti
     assert again.id == first.id and again.attempts == 0, "a release is not an attempt"
     assert [d.id for d in await repo.lease_deliveries(at(600), 10, LEASE)] == [second.id]
     assert await repo.lease_deliveries(at(600), 10, LEASE, due_by=at(10**6)) == [], "still leased"
+
+
+# -- article-level assessments ----------------------------------------------------------------
+
+async def test_an_article_referencing_a_claim_stores_its_stance_with_party_and_evidence(
+    repo: Repository,
+) -> None:
+    sid = await add_source(repo)
+    said = finding()
+    stored = await repo.store_article(record(1, sid), [said], CLAIMS, T0,
+                                      [assessment(findings=(said,))])
+    assert stored is not None and len(stored[1]) == 1, "alerts are decided on the findings as before"
+    [a] = await repo.assessments()
+    assert (a.article_id, a.claim_id, a.stance, a.party, a.party_kind) == (
+        stored[0], "merger", "confirms", "Acme", "entity")
+    assert (a.evidence, a.cue, a.score, a.created_at) == ("Acme said so.", "said", 0.8, T0)
+    assert [e.article_id for e in await repo.evidence()] == [stored[0]]
+    assert await repo.assessments("merger") == [a] and await repo.assessments("other") == []
+
+
+async def test_an_article_stance_and_the_evidence_are_stored_together_or_not_at_all(
+    repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sid = await add_source(repo)
+    # A stance the schema rejects in the assessment: the article and its evidence go too.
+    with pytest.raises(IntegrityError):
+        await repo.store_article(record(1, sid), [finding()], CLAIMS, T0, [assessment("bogus")])
+    # ... and in the evidence: the assessment goes too.
+    with pytest.raises(IntegrityError):
+        await repo.store_article(record(1, sid), [finding(), finding("X", "bogus")], CLAIMS, T0,
+                                 [assessment()])
+
+    async def boom(*args: object) -> None:
+        raise RuntimeError("crash after the alert insert")
+
+    monkeypatch.setattr(alerting, "insert_deliveries", boom)
+    with pytest.raises(RuntimeError):
+        await repo.store_article(record(1, sid), [finding()], CLAIMS, T0, [assessment()])
+    monkeypatch.undo()
+    assert await repo.known_urls(["https://news.example/1"]) == set()
+    assert await repo.assessments() == [] and await repo.evidence() == [] and await repo.alerts() == []
+
+    stored = await repo.store_article(record(1, sid), [finding()], CLAIMS, T0, [assessment()])
+    assert stored is not None and len(stored[1]) == 1
+    assert [a.article_id for a in await repo.assessments()] == [stored[0]]
+
+
+async def test_unrelated_claims_store_no_article_stance(repo: Repository) -> None:
+    sid = await add_source(repo)
+    stored = await repo.store_article(
+        record(1, sid), [], CLAIMS, T0,
+        [assessment(Stance.UNRELATED), assessment(Stance.UNRELATED, claim="other")],
+    )
+    assert stored is not None and stored[1] == []
+    assert await repo.assessments() == [] and await repo.evidence() == []
+    stored = await repo.store_article(
+        record(2, sid), [], CLAIMS, at(60),
+        [assessment(Stance.UNRELATED), assessment(Stance.DISCUSSES, claim="other")],
+    )
+    assert stored is not None
+    assert [(a.claim_id, a.stance) for a in await repo.assessments()] == [("other", "discusses")]
+
+
+async def test_a_syndicated_copy_stores_no_second_article_stance(repo: Repository) -> None:
+    sid = await add_source(repo)
+    assert await repo.store_article(record(1, sid, "same"), [finding()], CLAIMS, T0, [assessment()])
+    assert await repo.store_article(record(2, sid, "same"), [finding()], CLAIMS, at(60),
+                                    [assessment()]) is None
+    assert len(await repo.assessments()) == 1
+
+
+async def test_two_article_stances_on_one_claim_are_refused_before_anything_is_stored(
+    repo: Repository,
+) -> None:
+    sid = await add_source(repo)
+    with pytest.raises(ValueError, match="merger"):
+        await repo.store_article(record(1, sid), [finding()], CLAIMS, T0,
+                                 [assessment(), assessment(Stance.DENIES)])
+    assert await repo.known_urls(["https://news.example/1"]) == set()
+
+
+async def test_a_database_at_the_first_schema_upgrades_to_head_keeping_its_data(db_url: str) -> None:
+    engine = create_engine_for(db_url)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), "0001"))
+            assert "assessments" not in await conn.run_sync(lambda sync: inspect(sync).get_table_names())
+            await conn.execute(sa.insert(Source).values(
+                name="wire", kind="feed", url="https://wire.example/rss", every_seconds=300,
+                enabled=True, next_due_at=T0, error_count=0, created_at=T0,
+            ))
+    finally:
+        await engine.dispose()
+    repo = await Repository.open(db_url)  # migrates to head
+    try:
+        [wire] = await repo.source_states()
+        assert (wire.name, wire.next_due_at) == ("wire", T0)
+        sid = wire.id
+        stored = await repo.store_article(record(1, sid), [finding()], CLAIMS, T0, [assessment()])
+        assert stored is not None and len(await repo.assessments()) == 1
+    finally:
+        await repo.close()
