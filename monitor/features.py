@@ -11,22 +11,28 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import pairwise
 
 from monitor import text as tx
 from monitor.match import Finding, Stance
 
-STOP = frozenset("""
+
+def _lexicon(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+STOP = _lexicon("""
 a an the and or but if of to in on at for from by with about as into over after before than then
 is are was were be been being am has have had do does did will would shall should can could may
 might must it its it's this that these those there here he she they them his her their our we you
 i me my your who whom whose which what when where why how not no so such also just very more most
 said says say told new one two three first last up out off all any some other only own same too
 s t just now year years week day time people report reports reported according news
-""".split())
+""")
 
-REFUTE = frozenset("""
+REFUTE = _lexicon("""
 fake fakes faked hoax hoaxes false falsely fraud fraudulent deny denies denied denying denial
 denials debunk debunks debunked debunking untrue myth bogus prank pranks pranked satire satirical
 doctor doctored photoshop photoshopped fabricate fabricated fabrication baseless unfounded nonsense
@@ -34,28 +40,28 @@ misleading mislead incorrect inaccurate refute refutes refuted dismiss dismisses
 rejects rejected dispute disputes disputed contradict contradicts contradicted retract retracts
 retracted retraction correction corrected lie lies lying liar parody spoof scam rubbish fiction
 fictional made-up nope wrong erroneous erroneously misreported mistakenly mistaken
-""".split())
-HEDGE = frozenset("""
+""")
+HEDGE = _lexicon("""
 reportedly allegedly alleged allegation allegations claim claims claimed claiming rumor rumors
 rumour rumours rumored rumoured unconfirmed unverified purportedly purported supposedly supposed
 apparently apparent may might could possibly possible perhaps speculation speculate speculated
 appear appears appeared seem seems seemed suggest suggests suggested believed unclear if whether
 sources source purport
-""".split())
-CONFIRM = frozenset("""
+""")
+CONFIRM = _lexicon("""
 confirm confirms confirmed confirming confirmation announce announces announced official officially
 reveal reveals revealed verify verified verifies indeed admit admits admitted acknowledge
 acknowledged acknowledges prove proved proven proof footage video shows showed shown statement
 true truly actually real genuine
-""".split())
-DOUBT = frozenset("""
+""")
+DOUBT = _lexicon("""
 doubt doubts doubted doubtful skeptical sceptical skeptic sceptic skeptics questionable dubious
 unlikely suspicious suspect suspicion actually turned staged hoaxer debunker snopes satirical
 misinterpreted misunderstood misquoted exaggerated questioned questioning conspiracy supposed
 however despite contrary instead
-""".split())
-NEGATION = frozenset("not no never nothing none nor neither without n't cannot isn't wasn't "
-                     "didn't doesn't don't hasn't haven't won't wouldn't aren't weren't".split())
+""")
+NEGATION = _lexicon("not no never nothing none nor neither without n't cannot isn't wasn't "
+                    "didn't doesn't don't hasn't haven't won't wouldn't aren't weren't")
 
 NAMES = (
     # relatedness
@@ -76,14 +82,23 @@ NAMES = (
 )
 
 
+_LEXICONS = (REFUTE, HEDGE, CONFIRM, NEGATION, DOUBT)
+_REF, _HED, _CON, _NEG, _DOU = range(len(_LEXICONS))
+
+
 @dataclass(frozen=True)
 class Body:
-    """An article split once into sentences of word stems; shared by every claim."""
+    """An article analysed once, whatever the number of claims it is matched to."""
 
     raw: tuple[str, ...]  # the sentences as written (title first)
     sentences: tuple[tuple[str, ...], ...]  # lower-case words per sentence
-    stems: tuple[frozenset[str], ...]
+    stems: tuple[frozenset[str], ...]  # content-word stems per sentence
     questions: tuple[bool, ...]
+    counts: tuple[tuple[int, ...], ...]  # per sentence: words of each of `_LEXICONS`
+    every: frozenset[str]  # all stems
+    bigrams: frozenset[tuple[str, str]]  # adjacent content stems
+    tf: dict[str, int]  # stem -> number of sentences holding it
+    norms: dict[int, float] = field(default_factory=dict)  # id(idf) -> tf-idf norm
 
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
@@ -98,21 +113,28 @@ def _stem(w: str) -> str:
     return tx.stem(w)
 
 
+def _count(words: Sequence[str], lex: frozenset[str]) -> int:
+    return sum(1 for w in words if w in lex or (lex is NEGATION and w.endswith("n't")))
+
+
 @lru_cache(maxsize=32)
 def body_of(title: str, text: str) -> Body:
     """Sentences and stems of an article (cached: one article is matched to many claims)."""
     raw = ([title] if title.strip() else []) + tx.split_sentences(tx.clean(text))
     sents = tuple(_words(s) for s in raw)
-    stems = tuple(frozenset(_stem(w) for w in s if w not in STOP) for s in sents)
-    return Body(tuple(raw), sents, stems, tuple(s.rstrip().endswith("?") for s in raw))
+    content = [[_stem(w) for w in s if w not in STOP] for s in sents]
+    stems = tuple(frozenset(c) for c in content)
+    tf: dict[str, int] = {}
+    for st in stems:
+        for w in st:
+            tf[w] = tf.get(w, 0) + 1
+    return Body(tuple(raw), sents, stems, tuple(s.rstrip().endswith("?") for s in raw),
+                tuple(tuple(_count(s, lex) for lex in _LEXICONS) for s in sents),
+                frozenset(tf), frozenset(b for c in content for b in pairwise(c)), tf)
 
 
 def claim_stems(statement: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(_stem(w) for w in _words(statement) if w not in STOP))
-
-
-def _count(words: Sequence[str], lex: frozenset[str]) -> int:
-    return sum(1 for w in words if w in lex or (w.endswith("n't") and lex is NEGATION))
 
 
 def _weights(statement: str, idf: Mapping[str, float], default_idf: float) -> dict[str, float]:
@@ -155,66 +177,61 @@ def _negated_claim_words(claim: Sequence[str], sentences: Sequence[Sequence[str]
     return n
 
 
+def _sum(body: Body, idx: Sequence[int], k: int) -> int:
+    return sum(body.counts[i][k] for i in idx)
+
+
 def features(statement: str, body: Body, findings: Sequence[Finding],
              idf: Mapping[str, float], default_idf: float) -> list[float]:
     """The feature vector, in `NAMES` order."""
     weight = _weights(statement, idf, default_idf)
     cs = tuple(weight)
-    all_stems = frozenset().union(*body.stems) if body.stems else frozenset()
+    total = sum(weight.values()) or 1.0
 
     def cover(stems: frozenset[str]) -> float:
-        return _cover(weight, stems)
+        return sum(w for s, w in weight.items() if s in stems) / total
 
     per = [cover(s) for s in body.stems]
     ranked = sorted(per, reverse=True) + [0.0, 0.0]
     lead = frozenset().union(*body.stems[:3]) if body.stems else frozenset()
     near = [i for i, c in enumerate(per) if c >= 0.35] or \
         ([max(range(len(per)), key=per.__getitem__)] if per else [])
-    near_words = [w for i in near for w in body.sentences[i]]
-    lead_words = [w for s in body.sentences[:3] for w in s]
-    all_words = [w for s in body.sentences for w in s]
+    lead_idx, all_idx = range(min(3, len(per))), range(len(per))
     n_near, n_all = max(1, len(near)), max(1, len(body.sentences))
     cwords = _words(statement)
+    bigrams = set(pairwise(cs))
 
-    bigrams = set(zip(cs, cs[1:]))
-    body_bigrams: set[tuple[str, str]] = set()
-    if bigrams:
-        for sent in body.sentences:
-            st = [_stem(w) for w in sent if w not in STOP]
-            body_bigrams.update(zip(st, st[1:]))
-
-    tf: dict[str, int] = {}
-    for s in body.stems:
-        for w in s:
-            tf[w] = tf.get(w, 0) + 1
-    dot = sum(weight[s] * tf.get(s, 0) * idf.get(s, default_idf) for s in cs)
-    norm_b = math.sqrt(sum((n * idf.get(w, default_idf)) ** 2 for w, n in tf.items())) or 1.0
+    norm_b = body.norms.get(id(idf))
+    if norm_b is None:
+        norm_b = body.norms[id(idf)] = math.sqrt(sum(
+            (n * idf.get(w, default_idf)) ** 2 for w, n in body.tf.items())) or 1.0
+    dot = sum(weight[s] * body.tf.get(s, 0) * idf.get(s, default_idf) for s in cs)
     norm_c = math.sqrt(sum(w * w for w in weight.values())) or 1.0
 
     deny = [f for f in findings if f.stance is Stance.DENIES and f.party]
     confirm = [f for f in findings if f.stance is Stance.CONFIRMS and f.party]
-    refute_near = _count(near_words, REFUTE) / n_near
-    neg_near = _count(near_words, NEGATION) / n_near
+    refute_near = _sum(body, near, _REF) / n_near
+    neg_near = _sum(body, near, _NEG) / n_near
     claim_refute = float(_count(cwords, REFUTE) > 0)
     claim_neg = float(_count(cwords, NEGATION) > 0)
     return [
-        cover(all_stems), cover(lead), ranked[0], ranked[1],
+        cover(body.every), cover(lead), ranked[0], ranked[1],
         math.log1p(sum(1 for c in per if c >= 0.5)),
-        len(bigrams & body_bigrams) / max(1, len(bigrams)), dot / (norm_b * norm_c),
-        cover_but_top(weight, all_stems), float(sum(1 for s in cs if s in all_stems)),
+        len(bigrams & body.bigrams) / max(1, len(bigrams)), dot / (norm_b * norm_c),
+        cover_but_top(weight, body.every), float(sum(1 for s in cs if s in body.every)),
         float(len(cs)),
         float(bool(findings)), float(len(deny)), float(len(confirm)),
         max((f.score for f in deny), default=0.0), max((f.score for f in confirm), default=0.0),
         float(any(f.unattributed is Stance.DENIES for f in findings)),
         float(any(f.stance is Stance.DISCUSSES for f in findings)),
-        refute_near, _count(near_words, HEDGE) / n_near, _count(near_words, CONFIRM) / n_near,
+        refute_near, _sum(body, near, _HED) / n_near, _sum(body, near, _CON) / n_near,
         neg_near, sum(body.questions[i] for i in near) / n_near,
-        _count(near_words, DOUBT) / n_near, float(_count(lead_words, DOUBT)),
+        _sum(body, near, _DOU) / n_near, float(_sum(body, lead_idx, _DOU)),
         _negated_claim_words(cs, [body.sentences[i] for i in near]) / n_near,
-        float(_count(lead_words, REFUTE)), float(_count(lead_words, HEDGE)),
-        _count(all_words, REFUTE) / n_all, _count(all_words, HEDGE) / n_all,
-        _count(all_words, CONFIRM) / n_all, _count(all_words, NEGATION) / n_all,
+        float(_sum(body, lead_idx, _REF)), float(_sum(body, lead_idx, _HED)),
+        _sum(body, all_idx, _REF) / n_all, _sum(body, all_idx, _HED) / n_all,
+        _sum(body, all_idx, _CON) / n_all, _sum(body, all_idx, _NEG) / n_all,
         claim_refute, float(_count(cwords, HEDGE) > 0), float(statement.rstrip().endswith("?")),
         claim_neg, claim_refute * refute_near, claim_neg * neg_near,
-        math.log1p(len(all_words)),
+        math.log1p(sum(map(len, body.sentences))),
     ]

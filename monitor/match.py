@@ -1,33 +1,38 @@
 """The matcher: pure functions from article text to findings about tracked claims.
 
 No I/O here: text in, findings out.  The daemon, `claimwatch match` and the tests all call
-`match_article`; the public types (Stance, Entity, Claim, Finding) live here.
+`match_article`; the public types (Stance, Finding, and Entity, Claim from `claims`) are here.
 
 The decision, step by step (the module that owns each step):
 
 1. sentences: clean the article, split it into passages, title = 0 (`passages`, `text`).
 2. mentions: watchlist aliases and capitalised names, short names / acronyms / typos
    resolved to one party each (`parties`).
-3. claim passages: per claim, passages whose +-1 window holds the claim's entities and a
-   predicate word (here).
+3. claim passages: per claim (entities and predicate words prepared in `claims`), passages
+   whose +-1 window holds the claim's entities and a predicate word (here).
 4. cues: stance cues spotted lexically (`stance`), kept only if they govern the claim
    (`govern`).
 5. holder: who asserts each cue: quote speaker, reporting frame, grammatical subject
-   (`parties`).
+   (`attribution`); a reporter who only relays a denial or a rumour does not confirm (here).
 6. one finding per party: each party's strongest vote; with no confirmation or denial, one
    anonymous `discusses` finding (here).
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from monitor import attribution as at
+from monitor import claims as cl
 from monitor import govern as gv
 from monitor import parties as pa
 from monitor import passages as ps
 from monitor import stance as st
 from monitor import text as tx
+from monitor.claims import Claim, ClaimSpec, Entity
+
+__all__ = ["Claim", "ClaimSpec", "Entity", "Finding", "Stance", "match_article"]
 
 
 class Stance(StrEnum):
@@ -35,22 +40,6 @@ class Stance(StrEnum):
     DENIES = "denies"
     DISCUSSES = "discusses"
     UNRELATED = "unrelated"
-
-
-@dataclass(frozen=True)
-class Entity:
-    """A watchlisted person or organisation; a party found under an alias is reported by `name`."""
-
-    name: str
-    aliases: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Claim:
-    id: str
-    statement: str
-    entities: tuple[Entity, ...]
-    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -70,99 +59,7 @@ class Finding:
     unattributed: Stance | None = None
 
 
-# --------------------------------------------------------------------------- claims
-
-_STOP = {
-    "the", "a", "an", "has", "have", "had", "with", "to", "of", "in", "on", "at", "for", "and",
-    "or", "but", "is", "are", "was", "were", "be", "been", "by", "from", "that", "this", "it",
-    "its", "as", "he", "she", "they", "his", "her", "their", "will", "would", "could", "can",
-    "did", "does", "do", "not", "about", "into", "over", "after", "before", "than", "then",
-    "who", "what", "which", "said", "says", "say", "new", "also", "more", "up", "out", "just",
-    "private", "secret", "secretly", "privately", "publicly", "allegedly", "reportedly",
-}
-
-
-@dataclass(frozen=True)
-class ClaimSpec:
-    """A claim prepared for matching: entities to require and predicate matcher."""
-
-    claim: Claim
-    entities: tuple[Entity, ...]
-    need: int  # how many of `entities` must be in the window
-    lemmas: frozenset[str]  # exact lemma match (given keywords)
-    stems: tuple[str, ...]  # prefix match (derived from the statement)
-    extra: pa.Watch | None = None  # matcher for derived entities (not on the watchlist)
-    memo: dict[str, bool] = field(default_factory=dict)  # word -> is a predicate word
-
-    def keyword_spans(self, f: str) -> list[tuple[int, int]]:
-        """Spans of the claim's predicate words (any inflection) in a passage."""
-        out = []
-        for w, s, e in tx.words(f):
-            hit = self.memo.get(w)
-            if hit is None:
-                hit = self.memo[w] = tx.lemma(w) in self.lemmas or (
-                    bool(self.stems) and _stem_hit(tx.stem(w), self.stems))
-            if hit:
-                out.append((s, e))
-        return out
-
-
-def _stem_hit(st_: str, stems: tuple[str, ...]) -> bool:
-    """Stem equality, or prefix for longer stems (negotiat- ~ negotiations)."""
-    return any(st_ == k or (len(k) >= 5 and (st_.startswith(k) or k.startswith(st_))
-                            and len(st_) >= 5) for k in stems)
-
-
-def _prepare(claim: Claim, body: str) -> ClaimSpec:
-    """Given keywords -> lemmas; otherwise predicate words derived from the statement."""
-    entities = claim.entities or _derive_entities(claim.statement, body)
-    ent_words = {w.lower() for e in entities for f in (e.name, *e.aliases) for w in f.split()}
-    lemmas: set[str] = set()
-    for kw in claim.keywords:
-        lemmas |= {tx.lemma(w) for w, _, _ in tx.words(tx.fold(kw))}
-    stems: tuple[str, ...] = ()
-    if not claim.keywords:
-        content = [w for w, _, _ in tx.words(tx.fold(claim.statement))
-                   if w.lower() not in _STOP and w.lower() not in ent_words and len(w) > 2]
-        stems = tuple(dict.fromkeys(tx.stem(w) for w in content))
-    need = len(entities) if claim.entities else max(1, (len(entities) + 1) // 2)
-    extra = None if claim.entities else pa.Watch(list(entities))
-    return ClaimSpec(claim, tuple(entities), need, frozenset(lemmas - {""}), stems, extra)
-
-
-def _derive_entities(statement: str, body: str) -> tuple[Entity, ...]:
-    """Key entities of an entity-less claim: its names.  In a headline-cased statement the
-    capitals say nothing, so a word counts only if the body capitalises it mid-sentence and
-    never writes it in lower case."""
-    f = tx.fold(statement)
-    if not (tx.is_title_case(f) or f.isupper()):
-        names = [n.text for n in tx.find_names(f)]
-    else:
-        fb = tx.fold(body)
-        lower = set(re.findall(r"\b[a-z][\w'\-]*", fb))
-        capital = {w.lower() for w in re.findall(r"(?<=[a-z,;] )[A-Z][\w'\-]*", fb)}
-        names, run = [], []
-        for w, _, _ in tx.words(f):
-            lw = tx.fold(w).lower().removesuffix("'s")
-            if lw in capital and lw not in lower and lw not in tx.NOT_NAMES:
-                run.append(_body_form(lw, fb))
-            elif run:
-                names.append(" ".join(run))
-                run = []
-        if run:
-            names.append(" ".join(run))
-    ents = []
-    for n in dict.fromkeys(names):
-        last = n.split()[-1]
-        ents.append(Entity(n, (last,) if " " in n and len(last) > 3 else ()))
-    return tuple(ents[:4])
-
-
-def _body_form(lw: str, body: str) -> str:
-    """How the body spells a word (so 'MUSK' in a caps headline matches 'Musk')."""
-    m = re.search(rf"\b{re.escape(lw)}\b", body, re.I)
-    return m.group(0) if m else lw
-
+# --------------------------------------------------------------------------- reference
 
 def _referenced(spec: ClaimSpec, passages: list[ps.Passage],
                 kw: list[list[tuple[int, int]]]) -> list[bool]:
@@ -172,7 +69,7 @@ def _referenced(spec: ClaimSpec, passages: list[ps.Passage],
     for p in passages:
         here = {ent.name for _, _, ent in p.mentions} & names
         if spec.extra:
-            here |= {ent.name for _, _, ent in spec.extra.mentions(p.f)}
+            here |= {ent.name for _, _, ent in p.mentions_of(spec.extra)}
         present.append(here)
     out = []
     for i in range(len(passages)):
@@ -184,7 +81,9 @@ def _referenced(spec: ClaimSpec, passages: list[ps.Passage],
 
 
 def _has_anaphor(f: str) -> bool:
-    return bool(st.ANAPHORS.search(f)) or bool(st.DENY_ADJ.search(f))
+    """A sentence that can be about the claim without naming it: 'It is untrue', 'the
+    Gazette issued a correction'."""
+    return bool(st.ANAPHORS.search(f) or st.DENY_ADJ.search(f) or st.RETRACT.search(f))
 
 
 # --------------------------------------------------------------------------- aggregation
@@ -203,31 +102,44 @@ class _Vote:
 
 def _votes(spec: ClaimSpec, p: ps.Passage, kw: list[tuple[int, int]]) -> list[_Vote]:
     """Stance votes of one referencing passage, each with its holder."""
-    cues = list(p.cues) + st.negated_predicates(p.f, kw)
+    cues = st.double_negations(p.f, list(p.cues) + st.negated_predicates(p.f, kw))
     if p.source_tag and kw:
-        s, e, party = p.source_tag
+        s, e, _ = p.source_tag
         cues.append(st.Cue("confirm", "tag", s, e, p.f[s:e].strip(), 1.5))
     votes: list[_Vote] = []
     for c in cues:
-        holder = p.source_tag[2] if c.role == "tag" and p.source_tag else pa.holder(p, c)
+        holder = p.source_tag[2] if c.role == "tag" and p.source_tag else at.holder(p, c)
         if c.role != "tag" and not gv.governs(spec, p, c, kw, holder):
             continue
-        if c.role in ("verb", "speech") and holder is None and pa.is_passive(p, c.start, c.end):
+        if c.role in ("verb", "speech") and holder is None and at.is_passive(p, c.start, c.end):
             continue
-        if c.role in ("verb", "speech") and pa.is_passive(p, c.start, c.end) \
-                and p.in_quote(c.start) and pa.passive_agent(p, c.end) is None:
+        if c.role in ("verb", "speech") and at.is_passive(p, c.start, c.end) \
+                and p.in_quote(c.start) and at.passive_agent(p, c.end) is None:
             continue
         if c.role == "partial":  # show the cue up to the predicate: 'only one phone call'
             end = next((e for s_, e in kw if c.end <= s_ <= c.end + 25), c.end)
             c = replace(c, end=end, text=p.f[c.start:end])
         kind = "discuss" if p.question else c.kind
+        if kind == "deny" and c.role == "retract" and gv.restates(p, c, kw):
+            kind = "confirm"  # 'corrected its report to say they met in May'
+        if kind == "confirm" and c.role in ("verb", "speech") and gv.relays_rumour(p, c):
+            kind = "discuss"  # 'the Gazette said Raman had reportedly met Ellery'
         votes.append(_Vote(holder, kind, c, p))
-    deniers = [v for v in votes if v.kind == "deny" and v.cue.role in ("verb", "noun")]
+    deniers = [v for v in votes if v.kind == "deny" and v.cue.role in ("verb", "noun", "retract")]
     for v in votes:  # "Reuters reported that the Kremlin denied …": Reuters only relays it
-        if v.kind == "confirm" and any(d.party != v.party and d.cue.start > v.cue.start
-                                       for d in deniers):
+        if v.kind == "confirm" and v.cue.role in ("verb", "speech", "according", "tag") \
+                and any(d.party != v.party and _relays(p, v.cue, d.cue) for d in deniers):
             v.kind = "discuss"
     return votes
+
+
+def _relays(p: ps.Passage, frame: st.Cue, denial: st.Cue) -> bool:
+    """Does a reporting frame carry a denial ('X reported that Y denied …', '…, X reported',
+    a wire tag on a denial headline)?"""
+    if frame.role == "tag" or denial.start > frame.start:
+        return True
+    cs, ce = at.complement(p, frame)
+    return cs <= denial.start < ce
 
 
 def _better(a: _Vote, b: _Vote) -> bool:
@@ -245,7 +157,7 @@ def _finding(spec: ClaimSpec, v: _Vote) -> Finding:
     party = v.party
     return Finding(spec.claim.id, _STANCE[v.kind], party.name if party else "",
                    party.kind if party else "unknown", _display_quote(v.passage, v.cue),
-                   v.passage.text[v.cue.start - pa.neg_len(v.cue):v.cue.end]
+                   v.passage.text[v.cue.start - at.neg_len(v.cue):v.cue.end]
                    if v.cue.role != "tag" else v.cue.text,
                    v.passage.index, v.cue.strength)
 
@@ -278,7 +190,7 @@ def _publisher_only(v: _Vote, outlet: str | None) -> bool:
     ('The Moscow Times reported …'); any other vote for it is the outlet's own voice."""
     if not outlet or v.party is None:
         return False
-    norm = lambda s: re.sub(r"^the\s+", "", s.strip().lower())  # noqa: E731
+    norm = lambda s: re.sub(r"^the\s+", "", s.strip().lower())
     same = norm(v.party.name) == norm(outlet) or norm(outlet).startswith(norm(v.party.name) + " ")
     named_reporter = v.cue.role in ("verb", "according") and v.kind == "confirm" \
         and not v.passage.in_quote(v.cue.start)
@@ -313,11 +225,11 @@ def match_article(
     outlet: str | None = None,
 ) -> list[Finding]:
     """Find every party's stance on every claim the article references."""
-    watch_list: dict[str, Entity] = {}
+    known: dict[str, Entity] = {}
     for e in (*entities, *(e for c in claims for e in c.entities)):
-        watch_list.setdefault(e.name, e)
-    watch = pa.Watch(list(watch_list.values()))
-    specs = [_prepare(claim, text or "") for claim in claims]
+        known.setdefault(e.name, e)
+    watch = pa.watch_for(tuple(known.values()))
+    specs = [cl.prepare(claim, text or "", watch) for claim in claims]
     whole = tx.fold(f"{title}\n{text}")
     present = {ent.name for _, _, ent in watch.mentions(whole)}
     live = [sp for sp in specs if _may_reference(sp, whole, present)]

@@ -9,15 +9,16 @@ because most passages never reference a claim.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from monitor import stance as st
 from monitor import text as tx
-from monitor.parties import Party, Resolver, Watch, quote_speaker
+from monitor.attribution import quote_speaker
+from monitor.parties import Party, Resolver, Watch
 
 if TYPE_CHECKING:
-    from monitor.match import Entity
+    from monitor.claims import Entity
 
 
 # --------------------------------------------------------------------------- passages
@@ -41,6 +42,7 @@ class Passage:
     _cues: list[st.Cue] | None = None
     _speaker: tuple[Party | None] | None = None
     _antecedent: tuple[Party | None] | None = None
+    _other: dict[int, list[tuple[int, int, Entity]]] = field(default_factory=dict)
 
     @property
     def cues(self) -> list[st.Cue]:
@@ -61,6 +63,13 @@ class Passage:
         if self._antecedent is None:
             self._antecedent = (_topic(self.prev, 3) if self.prev and self.index > 1 else None,)
         return self._antecedent[0]
+
+    def mentions_of(self, watch: Watch) -> list[tuple[int, int, Entity]]:
+        """Mentions by another matcher (a sentence claim's own names), found once per passage."""
+        key = id(watch)
+        if key not in self._other:
+            self._other[key] = watch.mentions(self.f)
+        return self._other[key]
 
     def in_quote(self, pos: int) -> bool:
         return any(s < pos < e for s, e in self.quotes)

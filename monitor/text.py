@@ -14,7 +14,7 @@ from functools import lru_cache
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_ANGLE_URL = re.compile(r"<https?://[^>]*>")
 _MD_EMPH = re.compile(r"\*\*|__|(?<!\w)\*(?!\s)|(?<!\s)\*(?!\w)")
-_MD_HEADER = re.compile(r"^\s{0,3}#{1,6}\s+", re.M)
+_MD_HEADER = re.compile(r"^\s{0,3}#{1,6}\s+", re.MULTILINE)
 
 
 def clean(text: str) -> str:
@@ -163,8 +163,7 @@ _DOUBLE = re.compile(r"([b-df-hj-np-tv-z])\1$")
 def lemma(word: str) -> str:
     """Crude lemma: irregular table, then inflectional suffixes (talked/talking/talks -> talk)."""
     w = word.lower().replace("’", "'")
-    if w.endswith("'s"):
-        w = w[:-2]
+    w = w.removesuffix("'s")
     w = w.strip("'-")
     if w in IRREGULAR:
         return IRREGULAR[w]
@@ -207,6 +206,11 @@ def is_title_case(text: str) -> bool:
         return False
     caps = sum(1 for w in toks if w[0].isupper())
     return caps / len(toks) >= 0.6
+
+
+def word_set(lexicon: str) -> frozenset[str]:
+    """A lexicon written as whitespace-separated words, which reads and edits best."""
+    return frozenset(lexicon.split())
 
 
 # --------------------------------------------------------------------------- names
