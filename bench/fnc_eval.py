@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 
-import fnc_data  # noqa: E402
+import fnc_data
 
-from monitor.assess import assess  # noqa: E402
-from monitor.match import Claim, Stance  # noqa: E402
+from monitor.assess import assess
+from monitor.match import Claim, Stance
 
 _LABEL = {Stance.CONFIRMS: "agree", Stance.DENIES: "disagree", Stance.DISCUSSES: "discuss",
           Stance.UNRELATED: "unrelated"}

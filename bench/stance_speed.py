@@ -14,20 +14,20 @@ import os
 
 os.environ.update({k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")})
 
-import argparse  # noqa: E402
-import random  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-from pathlib import Path  # noqa: E402
+import argparse
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).resolve().parent)]
 
-import fnc_data  # noqa: E402
+import fnc_data
 
-from monitor import features as ft  # noqa: E402
-from monitor.assess import assess, default_model  # noqa: E402
-from monitor.match import Claim  # noqa: E402
+from monitor import features as ft
+from monitor.assess import assess, default_model
+from monitor.match import Claim
 
 
 def workload(n: int, related_share: float, seed: int = 1) -> list[tuple[str, str]]:

@@ -24,54 +24,70 @@ _CLASS = {"agree": Stance.CONFIRMS, "disagree": Stance.DENIES, "discuss": Stance
           "unrelated": Stance.UNRELATED}
 
 
+Layers = list[tuple[np.ndarray, np.ndarray]]
+
+
 class StanceModel:
-    """The learned article-level classifier: standardised features -> MLP -> 4 classes.
+    """The learned article-level classifier: standardised features -> a few small MLPs
+    (averaged: one alone varies too much with its random start) -> 4 classes.
 
     Weights are JSON written by scripts/train_stance.py; evaluation is a few numpy products.
     """
 
     def __init__(self, labels: Sequence[str], names: Sequence[str], idf: Mapping[str, float],
                  default_idf: float, mean: np.ndarray, scale: np.ndarray,
-                 layers: list[tuple[np.ndarray, np.ndarray]]) -> None:
+                 members: list[Layers]) -> None:
         if list(names) != list(ft.NAMES):
             raise ValueError("stance model was trained on other features: "
                              "run scripts/train_stance.py")
         self.stances = [_CLASS[lab] for lab in labels]
         self.idf, self.default_idf = idf, default_idf
-        self.mean, self.scale, self.layers = mean, scale, layers
+        self.mean, self.scale, self.members = mean, scale, members
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> StanceModel:
-        layers = [(np.asarray(lay["w"]), np.asarray(lay["b"])) for lay in d["layers"]]
+        members = [[(np.asarray(lay["w"]), np.asarray(lay["b"])) for lay in m]
+                   for m in d["members"]]
         return cls(d["labels"], d["names"], d["idf"], d["default_idf"],
-                   np.asarray(d["mean"]), np.asarray(d["scale"]), layers)
+                   np.asarray(d["mean"]), np.asarray(d["scale"]), members)
 
     @classmethod
     def load(cls, path: Path = MODEL_PATH) -> StanceModel:
         return cls.from_dict(json.loads(path.read_text()))
 
-    def predict_proba(self, x: np.ndarray) -> np.ndarray:
-        h = (np.atleast_2d(x) - self.mean) / self.scale
-        for w, b in self.layers[:-1]:
-            h = np.maximum(h @ w + b, 0.0)
-        w, b = self.layers[-1]
-        logits = h @ w + b
-        e = np.exp(logits - logits.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
+    def predict_proba(self, x: np.ndarray | Sequence[float]) -> np.ndarray:
+        z = (np.atleast_2d(x) - self.mean) / self.scale
+        return np.mean([_forward(layers, z) for layers in self.members], axis=0)
 
     def why(self, x: Sequence[float], cls_index: int, top: int = 3) -> dict[str, float]:
         """The features that pushed hardest towards the decided class (gradient x input)."""
         z = (np.asarray(x) - self.mean) / self.scale
-        grad = np.eye(len(z))
-        h = z
-        for w, b in self.layers[:-1]:
-            pre = h @ w + b
-            grad = grad @ w * (pre > 0)
-            h = np.maximum(pre, 0.0)
-        w, _ = self.layers[-1]
-        contrib = (grad @ (w[:, cls_index] - w.mean(axis=1))) * z
+        contrib = np.mean([_gradient(layers, z, cls_index) for layers in self.members],
+                          axis=0) * z
         order = np.argsort(-contrib)[:top]
         return {ft.NAMES[i]: round(float(contrib[i]), 3) for i in order if contrib[i] > 0}
+
+
+def _forward(layers: Layers, z: np.ndarray) -> np.ndarray:
+    h = z
+    for w, b in layers[:-1]:
+        h = np.maximum(h @ w + b, 0.0)
+    w, b = layers[-1]
+    logits = h @ w + b
+    e = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _gradient(layers: Layers, z: np.ndarray, k: int) -> np.ndarray:
+    """d(logit k - mean logit)/dz of one member (ReLU layers are piecewise linear)."""
+    grad, h = np.eye(len(z)), z
+    for w, b in layers[:-1]:
+        pre = h @ w + b
+        grad = grad @ w * (pre > 0)
+        h = np.maximum(pre, 0.0)
+    w, _ = layers[-1]
+    out: np.ndarray = grad @ (w[:, k] - w.mean(axis=1))
+    return out
 
 
 @cache

@@ -25,11 +25,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-import fnc_data  # noqa: E402
+import fnc_data
 
-from monitor import features as ft  # noqa: E402
-from monitor.assess import MODEL_PATH, StanceModel  # noqa: E402
-from monitor.match import Claim, match_article  # noqa: E402
+from monitor import features as ft
+from monitor.assess import MODEL_PATH, StanceModel
+from monitor.match import Claim, match_article
 
 LABELS = fnc_data.LABELS
 
@@ -74,25 +74,27 @@ def cached_features(pairs: list[fnc_data.Pair], idf: dict[str, float], default: 
     return featurise(pairs, idf, default, label)
 
 
-def train(x: np.ndarray, y: np.ndarray, hidden: int, seed: int) -> dict[str, object]:
-    """A one-hidden-layer MLP on standardised features, disagree/agree oversampled."""
+def train(x: np.ndarray, y: np.ndarray, hidden: int, members: int,
+          seed: int) -> dict[str, object]:
+    """`members` one-hidden-layer MLPs on standardised features, each on its own resample
+    with the rare classes (disagree, agree) oversampled; their average is the model."""
     from sklearn.neural_network import MLPClassifier
 
     mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
     z = (x - mean) / scale
     counts = np.bincount(y, minlength=len(LABELS))
-    target = {0: 3.0, 1: 6.0, 2: 1.5, 3: 1.0}  # how many copies of each class
-    rng = np.random.default_rng(seed)
-    idx = np.concatenate([rng.choice(np.flatnonzero(y == c), int(counts[c] * target[c]))
-                          for c in range(len(LABELS)) if counts[c]])
-    clf = MLPClassifier(hidden_layer_sizes=(hidden,), alpha=1e-3, max_iter=300,
-                        early_stopping=True, random_state=seed)
-    clf.fit(z[idx], y[idx])
-    return {
-        "mean": mean.round(6).tolist(), "scale": scale.round(6).tolist(),
-        "layers": [{"w": w.round(5).tolist(), "b": b.round(5).tolist()}
-                   for w, b in zip(clf.coefs_, clf.intercepts_)],
-    }
+    copies = {0: 3.0, 1: 6.0, 2: 1.5, 3: 1.0}  # how many copies of each class
+    nets = []
+    for m in range(members):
+        rng = np.random.default_rng(seed + m)
+        idx = np.concatenate([rng.choice(np.flatnonzero(y == c), int(counts[c] * copies[c]))
+                              for c in range(len(LABELS)) if counts[c]])
+        clf = MLPClassifier(hidden_layer_sizes=(hidden,), alpha=1e-3, max_iter=300,
+                            early_stopping=True, random_state=seed + m)
+        clf.fit(z[idx], y[idx])
+        nets.append([{"w": w.round(5).tolist(), "b": b.round(5).tolist()}
+                     for w, b in zip(clf.coefs_, clf.intercepts_, strict=True)])
+    return {"mean": mean.round(6).tolist(), "scale": scale.round(6).tolist(), "members": nets}
 
 
 def macro_f1(gold: np.ndarray, pred: np.ndarray) -> float:
@@ -108,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=MODEL_PATH)
     ap.add_argument("--hidden", type=int, default=24)
+    ap.add_argument("--members", type=int, default=5)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--cache", type=Path, help="keep feature matrices here between runs")
     ap.add_argument("--dry-run", action="store_true", help="report only, write nothing")
@@ -117,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     idf, default = document_frequencies({p.body_id for p in train_pairs})
     x = cached_features(train_pairs, idf, default, "train", args.cache)
     y = np.asarray([LABELS.index(p.stance) for p in train_pairs])
-    weights = train(x, y, args.hidden, args.seed)
+    weights = train(x, y, args.hidden, args.members, args.seed)
     model = {"version": 1, "labels": list(LABELS), "names": list(ft.NAMES),
              "default_idf": default, "idf": idf, **weights}
     sm = StanceModel.from_dict(model)
