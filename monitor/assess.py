@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from monitor import features as ft
-from monitor.match import Claim, Entity, Finding, Stance, match_article
+from monitor.match import Claim, Entity, Finding, Stance, match_article, voice_of
 
 MODEL_PATH = Path(__file__).with_name("stance_model.json")
 _DECISIVE = (Stance.DENIES, Stance.CONFIRMS)
@@ -129,7 +129,7 @@ def assess(
     out = []
     for i, (claim, fs) in enumerate(zip(claims, per_claim)):
         stance, score, why = _decide(model, x[i], proba[i], fs, body)
-        out.append(_summarise(claim, stance, score, fs, body, model, outlet, why))
+        out.append(_summarise(claim, stance, score, fs, body, model, outlet, entities, why))
     return out
 
 
@@ -161,9 +161,10 @@ _LEXICON = {Stance.DENIES: ft.REFUTE, Stance.CONFIRMS: ft.CONFIRM, Stance.DISCUS
 
 def _summarise(claim: Claim, stance: Stance, score: float, findings: list[Finding],
                body: ft.Body, model: StanceModel, outlet: str | None,
-               why: dict[str, float]) -> Assessment:
+               entities: Sequence[Entity], why: dict[str, float]) -> Assessment:
     """Who holds the article's stance and where it shows: the strongest party finding of
-    that stance, else the article's own voice (the outlet) in its best sentence."""
+    that stance; else the holder of an explicit cue in the sentence that best shows it; else
+    the article's own voice (the outlet)."""
     if stance is Stance.UNRELATED:
         return Assessment(claim.id, stance, "", "unknown", "", "", score, tuple(findings), why)
     held = [f for f in findings if f.stance is stance and f.party]
@@ -171,14 +172,18 @@ def _summarise(claim: Claim, stance: Stance, score: float, findings: list[Findin
         top = max(held, key=lambda f: (f.score, -f.sentence))
         return Assessment(claim.id, stance, top.party, top.party_kind, top.quote, top.cue,
                           score, tuple(findings), why)
-    voice = next((f for f in findings if not f.party and f.unattributed is stance), None)
-    if voice:
-        quote, cue = voice.quote, voice.cue
+    own_voice = next((f for f in findings if not f.party and f.unattributed is stance), None)
+    if own_voice:
+        quote, cue = own_voice.quote, own_voice.cue
     else:
         i = ft.evidence(claim.statement, body, model.idf, model.default_idf, _LEXICON[stance])
         quote = body.raw[i] if i >= 0 else ""
         cue = ", ".join(sorted({w for w in body.sentences[i] if w in _LEXICON[stance]})) \
             if i >= 0 else ""
+        voice = voice_of(quote, stance, list(entities)) if quote else None
+        if voice:  # a stance the rules did not tie to the claim, voiced by a named party
+            return Assessment(claim.id, stance, voice[0], voice[1], quote, voice[2], score,
+                              tuple(findings), why)
     own = stance is not Stance.DISCUSSES and outlet
     return Assessment(claim.id, stance, outlet if own else "", "outlet" if own else "unknown",
                       quote, cue, score, tuple(findings), why)

@@ -32,7 +32,7 @@ from monitor import stance as st
 from monitor import text as tx
 from monitor.claims import Claim, ClaimSpec, Entity
 
-__all__ = ["Claim", "ClaimSpec", "Entity", "Finding", "Stance", "match_article"]
+__all__ = ["Claim", "ClaimSpec", "Entity", "Finding", "Stance", "match_article", "voice_of"]
 
 
 class Stance(StrEnum):
@@ -248,3 +248,23 @@ def _may_reference(spec: ClaimSpec, whole: str, present: set[str]) -> bool:
     if spec.extra:
         found |= {ent.name for _, _, ent in spec.extra.mentions(whole)}
     return len(found) >= spec.need > 0
+
+
+def voice_of(sentence: str, stance: Stance,
+             entities: tuple[Entity, ...] | list[Entity] = ()) -> tuple[str, str, str] | None:
+    """Who voices a confirmation or denial in one sentence, as (party, kind, cue).
+
+    For an article-level stance the rules did not tie to the claim (a paraphrase they do not
+    know): the sentence that shows it is read for an explicit cue and that cue's holder.
+    """
+    want = {Stance.DENIES: "deny", Stance.CONFIRMS: "confirm"}.get(stance)
+    if want is None or not sentence.strip():
+        return None
+    for p in ps.build_passages("", sentence, pa.watch_for(tuple(entities)))[1:]:
+        for c in p.cues:
+            if c.kind != want or c.role not in ("verb", "noun", "retract", "double"):
+                continue
+            who = at.holder(p, c)
+            if who is not None:
+                return who.name, who.kind, c.text
+    return None
