@@ -3,6 +3,8 @@
     .venv/bin/python bench/fnc_eval.py                 # both splits
     .venv/bin/python bench/fnc_eval.py --split unseen  # held-out claims and bodies only
 
+    .venv/bin/python bench/fnc_eval.py --fast          # features only (no reader)
+
 Each (headline, body) pair goes through `monitor.assess.assess` exactly as a line of
 `claimwatch stance` does (the headline is the claim, given only as a sentence; the body is
 the text).  confirms/denies/discusses/unrelated map to agree/disagree/discuss/unrelated;
@@ -23,20 +25,20 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 
 import fnc_data
 
-from monitor.assess import assess
+from monitor.assess import Engine, assess, default_engine
 from monitor.match import Claim, Stance
 
 _LABEL = {Stance.CONFIRMS: "agree", Stance.DENIES: "disagree", Stance.DISCUSSES: "discuss",
           Stance.UNRELATED: "unrelated"}
 
 
-def predict(pairs: list[fnc_data.Pair]) -> tuple[list[str], float]:
+def predict(pairs: list[fnc_data.Pair], engine: Engine) -> tuple[list[str], float]:
     """Labels for the pairs, and pairs per second."""
     bodies = fnc_data.bodies()
     out = []
     t0 = time.perf_counter()
     for p in pairs:
-        (a,) = assess("", bodies[p.body_id], [Claim("fnc", p.headline, ())])
+        (a,) = assess("", bodies[p.body_id], [Claim("fnc", p.headline, ())], engine=engine)
         out.append(_LABEL[a.stance])
     return out, len(pairs) / (time.perf_counter() - t0)
 
@@ -51,6 +53,7 @@ def _write(path: Path, pairs: list[fnc_data.Pair], labels: list[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--split", choices=("unseen", "challenge", "both"), default="both")
+    ap.add_argument("--fast", action="store_true", help="the engine without its reader")
     ap.add_argument("--out", type=Path, help="keep gold/pred CSVs here (default: a temp dir)")
     args = ap.parse_args(argv)
     splits = ("unseen", "challenge") if args.split == "both" else (args.split,)
@@ -59,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         out.mkdir(parents=True, exist_ok=True)
         for split in splits:
             pairs = fnc_data.test_pairs(split)
-            labels, rate = predict(pairs)
+            labels, rate = predict(pairs, default_engine(args.fast))
             gold, pred = out / f"{split}_gold.csv", out / f"{split}_pred.csv"
             _write(gold, pairs, [p.stance for p in pairs])
             _write(pred, pairs, labels)

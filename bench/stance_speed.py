@@ -5,7 +5,8 @@
 Pairs are FNC-1 bodies of 400-600 words (about 500) with a headline as the claim, in two
 mixes: every pair related (the costly case: the matcher analyses every article), and the
 mix of the FNC data (about 3 in 4 unrelated).  Every pair has its own article, so nothing is
-cached between pairs; this is the per-line work of `claimwatch stance`.  The process is pinned
+cached between pairs; this is the per-line work of `claimwatch stance`, with the full engine
+and with `--fast` (no transformer reader).  The process is pinned
 to one core and numerical libraries to one thread.  Prints the median of `--runs`.
 """
 from __future__ import annotations
@@ -26,7 +27,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 import fnc_data
 
 from monitor import features as ft
-from monitor.assess import assess, default_model
+from monitor.assess import Engine, assess, default_engine
 from monitor.match import Claim
 
 
@@ -48,11 +49,11 @@ def workload(n: int, related_share: float, seed: int = 1) -> list[tuple[str, str
     return out
 
 
-def rate(pairs: list[tuple[str, str]]) -> float:
+def rate(pairs: list[tuple[str, str]], engine: Engine) -> float:
     ft.body_of.cache_clear()
     t0 = time.perf_counter()
     for i, (claim, text) in enumerate(pairs):
-        assess("", text, [Claim(str(i), claim, ())])
+        assess("", text, [Claim(str(i), claim, ())], engine=engine)
     return len(pairs) / (time.perf_counter() - t0)
 
 
@@ -63,15 +64,17 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    default_model()  # loading the model is start-up, not per pair
-    for label, share in (("all related", 1.0), ("FNC mix (27% related)", 0.27)):
-        pairs = workload(args.pairs, share)
-        words = statistics.median(len(t.split()) for _, t in pairs)
-        rate(pairs[:20])  # warm caches of the code, not of the articles
-        rates = [rate(pairs) for _ in range(args.runs)]
-        print(f"{label}: {len(pairs)} pairs, median {words:.0f} words/article: "
-              f"median {statistics.median(rates):.0f} pairs/s "
-              f"(min {min(rates):.0f}, max {max(rates):.0f}; {args.runs} runs, one core)")
+    for fast in (False, True):
+        engine = default_engine(fast)  # loading the models is start-up, not per pair
+        for label, share in (("all related", 1.0), ("FNC mix (27% related)", 0.27)):
+            pairs = workload(args.pairs, share)
+            words = statistics.median(len(t.split()) for _, t in pairs)
+            rate(pairs[:20], engine)  # warm caches of the code, not of the articles
+            rates = [rate(pairs, engine) for _ in range(args.runs)]
+            print(f"{'fast' if fast else 'full'} engine, {label}: {len(pairs)} pairs, "
+                  f"median {words:.0f} words/article: "
+                  f"median {statistics.median(rates):.0f} pairs/s "
+                  f"(min {min(rates):.0f}, max {max(rates):.0f}; {args.runs} runs, one core)")
     return 0
 
 

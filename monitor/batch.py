@@ -61,12 +61,13 @@ class BadLine(ValueError):
 
 
 def stance_of(id: str | int, claim: str, text: str, title: str = "",
-              entities: Sequence[Entity] = ()) -> dict[str, Any]:
+              entities: Sequence[Entity] = (), fast: bool = False) -> dict[str, Any]:
     """One (claim, text) pair -> the output record: id, stance, party, evidence, score, cue, why."""
-    from monitor.assess import assess
+    from monitor.assess import assess, default_engine
     from monitor.match import Claim
 
-    (a,) = assess(title, text, [Claim(str(id), claim, ())], entities, outlet=None)
+    (a,) = assess(title, text, [Claim(str(id), claim, ())], entities, outlet=None,
+                  engine=default_engine(fast))
     return {"id": id, **explained(a)}
 
 
@@ -105,7 +106,7 @@ def _json_type(value: object) -> str:
 
 
 def stance(file: str, *, as_json: bool, watchlists: Path | None = None,
-           progress: bool = False) -> int:
+           progress: bool = False, fast: bool = False) -> int:
     entities: Sequence[Entity] = ()
     if watchlists is not None:
         from monitor.watchlist import WatchlistError, load_watchlists
@@ -115,7 +116,9 @@ def stance(file: str, *, as_json: bool, watchlists: Path | None = None,
         except WatchlistError as err:
             print(err, file=sys.stderr)
             return 2
-    import monitor.assess  # noqa: F401  (loaded before the clock starts: the rate is the matcher's)
+    from monitor.assess import default_engine
+
+    default_engine(fast)  # loaded before the clock starts: the rate is the engine's
 
     name = "<stdin>" if file == "-" else file
     try:
@@ -134,7 +137,7 @@ def stance(file: str, *, as_json: bool, watchlists: Path | None = None,
                 try:
                     id_, claim, text, title = parse_stance_line(line)
                     try:
-                        record = stance_of(id_, claim, text, title, entities)
+                        record = stance_of(id_, claim, text, title, entities, fast)
                     except OSError:  # e.g. no model file: every line would fail the same way
                         raise
                     except Exception as err:  # one bad pair must not end a long run

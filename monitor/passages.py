@@ -97,6 +97,9 @@ def build_passages(title: str, text: str, watch: Watch) -> list[Passage]:
             names = [n for n in names if n.text.isupper()]
         all_names += names
         raw.append((s, f, mentions, names))
+    if tx.is_title_case(raw[0][1]):  # …but the names the body writes are names there too
+        s, f, mentions, names = raw[0]
+        names += _known_names(f, {n.text for n in all_names}, names, mentions)
     resolver = Resolver(all_names, watch)
     passages: list[Passage] = []
     for i, (s, f, mentions, names) in enumerate(raw):
@@ -117,6 +120,20 @@ def build_passages(title: str, text: str, watch: Watch) -> list[Passage]:
             p.source_tag = (tag.start(), tag.end(), resolver.party(tag.group(1)))
         passages.append(p)
     return passages
+
+
+def _known_names(f: str, known: set[str], names: list[tx.Name],
+                 mentions: list[tuple[int, int, Entity]]) -> list[tx.Name]:
+    """Names of the body found in a headline-cased title ('Elon Musk Denies Speaking To …'),
+    longest first, where no other name or mention already stands."""
+    taken = [(n.start, n.end) for n in names] + [(s, e) for s, e, _ in mentions]
+    out: list[tx.Name] = []
+    for name in sorted(known, key=len, reverse=True):
+        for m in re.finditer(rf"(?<![\w']){re.escape(name)}(?![\w-])", f):
+            if not any(s < m.end() and m.start() < e for s, e in taken):
+                out.append(tx.Name(name, m.start(), m.end(), False))
+                taken.append((m.start(), m.end()))
+    return out
 
 
 def _topic(prev: Passage, depth: int) -> Party | None:

@@ -12,7 +12,7 @@ import json
 import pytest
 
 from monitor import features as ft
-from monitor.assess import MODEL_PATH, StanceModel, assess
+from monitor.assess import MODEL_PATH, StanceModel, assess, default_engine
 from monitor.match import Claim, Stance, match_article
 
 OLYMPICS = Claim("lyon-2030", "Lyon will host the 2030 Winter Olympics", ())
@@ -94,6 +94,14 @@ def test_a_headline_length_denial_is_a_denial_by_the_denier() -> None:
     assert (a.stance, a.party) == (Stance.DENIES, "IOC")
 
 
+def test_a_headline_stating_a_named_partys_denial_is_the_articles_verdict() -> None:
+    title = "IOC denies Lyon will host the 2030 Winter Olympics"
+    a = one(RUMOUR, title=title)
+    assert (a.stance, a.evidence) == (Stance.DENIES, title)
+    assert a.party in ("IOC", "International Olympic Committee"), "the acronym, or its full name"
+    assert one(RUMOUR).stance is Stance.DISCUSSES, "the same body without that headline"
+
+
 def test_a_headline_that_only_asks_discusses() -> None:
     assert one("Will Lyon host the 2030 Winter Olympics?").stance is Stance.DISCUSSES
 
@@ -107,9 +115,12 @@ def test_each_assessment_carries_exactly_the_findings_the_daemon_records() -> No
 
 def test_a_decision_of_the_model_is_explained_by_named_features_with_their_weight() -> None:
     a = one(CONFIRMED)
-    assert a.why and set(a.why) <= set(ft.NAMES)
+    assert a.why and {k for k in a.why if not k.startswith("reader: ")} <= set(ft.NAMES)
+    assert a.why.get("reader: agree", 0) > 0.5, "the reader's odds for the decided class"
     assert all(w > 0 for w in a.why.values())
     assert 0.0 < a.score <= 1.0
+    fast = assess("", CONFIRMED, [OLYMPICS], engine=default_engine(fast=True))[0]
+    assert fast.why and set(fast.why) <= set(ft.NAMES), "no reader in the fast engine"
 
 
 def test_the_model_ships_with_the_package_loads_offline_and_is_small() -> None:

@@ -63,14 +63,16 @@ def run_claimwatch(*args: str, stdin: str = "") -> subprocess.CompletedProcess[s
 def test_a_claim_given_only_as_a_sentence_and_a_denial_article_come_out_as_denies_by_the_denier(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    text = seed("000_dc5f693ac2a40a9e.txt").read_text(encoding="utf-8")
-    src = jsonl(tmp_path / "in.jsonl", [{"id": "musk", "claim": MUSK_PUTIN, "text": text}])
+    title, _, text = seed("000_dc5f693ac2a40a9e.txt").read_text(encoding="utf-8").strip() \
+        .partition("\n")
+    src = jsonl(tmp_path / "in.jsonl",
+                [{"id": "musk", "claim": MUSK_PUTIN, "title": title, "text": text}])
     code, [out], err = stance_json(capsys, src)
     assert code == 0, err
     assert CONTRACT <= out.keys()
     assert (out["id"], out["stance"], out["party"]) == ("musk", "denies", "Elon Musk"), out
     assert any(w in out["evidence"].lower() for w in ("deny", "deni")), "the denying sentence"
-    assert " ".join(out["evidence"].split()) in " ".join(text.split())
+    assert " ".join(out["evidence"].split()) in " ".join(f"{title} {text}".split())
 
 
 def test_a_report_and_its_rebuttal_are_related_and_a_decisive_stance_comes_with_its_holder(
