@@ -63,7 +63,8 @@ class StanceModel:
         z = (np.atleast_2d(x) - self.mean) / self.scale
         return np.mean([_forward(layers, z) for layers in self.members], axis=0)
 
-    def why(self, x: Sequence[float], cls_index: int, top: int = 3) -> dict[str, float]:
+    def why(self, x: np.ndarray | Sequence[float], cls_index: int,
+            top: int = 3) -> dict[str, float]:
         """The features that pushed hardest towards the decided class (gradient x input)."""
         z = (np.asarray(x) - self.mean) / self.scale
         contrib = np.mean([_gradient(layers, z, cls_index) for layers in self.members],
@@ -229,6 +230,6 @@ def _summarise(claim: Claim, stance: Stance, score: float, findings: list[Findin
         if voice:  # a stance the rules did not tie to the claim, voiced by a named party
             return Assessment(claim.id, stance, voice[0], voice[1], quote, voice[2], score,
                               tuple(findings), why)
-    own = stance is not Stance.DISCUSSES and outlet
-    return Assessment(claim.id, stance, outlet if own else "", "outlet" if own else "unknown",
+    own = outlet if stance is not Stance.DISCUSSES and outlet else ""
+    return Assessment(claim.id, stance, own, "outlet" if own else "unknown",
                       quote, cue, score, tuple(findings), why)

@@ -105,7 +105,7 @@ async def refresh_source(ctx: Context, source: SourceState) -> PollResult:
             assessments = await asyncio.to_thread(
                 assess, article.title, article.text, ctx.claims, ctx.entities, source.name
             )
-            return done, Read(article, party_findings(assessments), tuple(assessments))
+            return done, Read(article, tuple(assessments))
 
     outcomes = await asyncio.gather(*(read(c) for c in todo))
     complete = len(todo) == len(fresh) and all(done for done, _ in outcomes)
@@ -135,20 +135,12 @@ class Read:
     the article-level assessment of each claim."""
 
     article: ExtractedArticle
-    findings: list[Finding]
-    assessments: tuple[Assessment, ...] = ()
+    assessments: tuple[Assessment, ...]
 
-
-def party_findings(assessments: list[Assessment]) -> list[Finding]:
-    """Every party's findings, as `match_article` lists them (claim by claim, in watchlist
-    order): the union of the assessments' findings, each claim once."""
-    seen: set[str] = set()
-    findings: list[Finding] = []
-    for a in assessments:
-        if a.claim_id not in seen:
-            seen.add(a.claim_id)
-            findings += a.findings
-    return findings
+    @property
+    def findings(self) -> list[Finding]:
+        """Every party's findings, claim by claim in watchlist order (as `match_article`)."""
+        return [f for a in self.assessments for f in a.findings]
 
 
 def _chronological(read: Read) -> tuple[bool, datetime]:
