@@ -139,3 +139,32 @@ def test_a_model_trained_on_other_features_is_refused_with_the_fix() -> None:
     data["names"] = data["names"][:-1]
     with pytest.raises(ValueError, match="train_stance.py"):
         StanceModel.from_dict(data)
+
+
+# --------------------------------------------------------------------------- hard cases, whole
+
+MEETING = Claim("vogt-rydell", "Lena Vogt secretly met Tomas Rydell", ())
+
+
+@pytest.mark.parametrize(("text", "stance", "party"), [
+    pytest.param("Asked whether Lena Vogt had secretly met Tomas Rydell, a Hexacorp spokesman "
+                 "did not deny it. The company declined to comment further.",
+                 Stance.DISCUSSES, None, id="not denying is no denial"),
+    pytest.param("Did Lena Vogt secretly meet Tomas Rydell?", Stance.DISCUSSES, "",
+                 id="a question only asks"),
+    pytest.param("Lena Vogt reportedly met Tomas Rydell in secret last month, according to "
+                 "people familiar with the matter. Neither side would comment.",
+                 Stance.DISCUSSES, "", id="a rumour relayed"),
+    pytest.param("Hexacorp spokeswoman Mia Holm told the Daily Ledger that Lena Vogt never met "
+                 "Tomas Rydell.", Stance.DENIES, "Mia Holm", id="the speaker, not the listener"),
+    pytest.param("Lena Vogt said she met Tomas Rydell only once, and it was about the budget.",
+                 Stance.DENIES, "Lena Vogt", id="a partial denial"),
+    pytest.param("The Daily Ledger has retracted its report that Lena Vogt secretly met Tomas "
+                 "Rydell.", Stance.DENIES, "The Daily Ledger", id="a retraction"),
+])
+def test_the_hard_cases_hold_for_the_article_as_a_whole(text: str, stance: Stance,
+                                                        party: str | None) -> None:
+    a = one(text, MEETING)
+    assert a.stance is stance, a
+    if party is not None:
+        assert a.party == party, a
