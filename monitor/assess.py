@@ -3,6 +3,11 @@
 `match.match_article` finds every party's stance (what the daemon records and alerts on);
 this step sums an article up for a claim: does it confirm, deny, merely discuss, or ignore
 it, who holds that stance, and which sentence and cue show it.  Pure: text in, assessment out.
+
+Who decides, in order: bounds the models cannot learn from FNC-1 (`_bounds`: no shared words,
+a headline verdict, a headline-length text); else the feature model (`StanceModel`, over
+`features`) says related or not, and for a related article its lean is averaged with the
+reader's (`crossencoder`).  The party comes from the findings, else from the evidence sentence.
 """
 from __future__ import annotations
 
