@@ -28,6 +28,7 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 import fnc_data
 
 from monitor import features as ft
+from monitor import text as tx
 from monitor.assess import Engine, assess, default_engine
 from monitor.match import Claim
 
@@ -52,6 +53,7 @@ def workload(n: int, related_share: float, seed: int = 1) -> list[tuple[str, str
 
 def rate(pairs: list[tuple[str, str, bool]], engine: Engine) -> float:
     ft.body_of.cache_clear()
+    tx.body_sentences.cache_clear()
     t0 = time.perf_counter()
     for i, (claim, text, _) in enumerate(pairs):
         assess("", text, [Claim(str(i), claim, ())], engine=engine)

@@ -120,7 +120,7 @@ def _count(words: Sequence[str], lex: frozenset[str]) -> int:
 @lru_cache(maxsize=32)
 def body_of(title: str, text: str) -> Body:
     """Sentences and stems of an article (cached: one article is matched to many claims)."""
-    raw = ([title] if title.strip() else []) + tx.split_sentences(tx.clean(text))
+    raw = ([title] if title.strip() else []) + list(tx.body_sentences(text))
     sents = tuple(_words(s) for s in raw)
     content = [[_stem(w) for w in s if w not in STOP] for s in sents]
     stems = tuple(frozenset(c) for c in content)

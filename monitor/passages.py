@@ -84,7 +84,7 @@ _SOURCE_TAG = re.compile(r"\s[\u2013\u2014-]\s+([A-Z][\w.&']*(?:\s+[A-Z][\w.&']*
 def build_passages(title: str, text: str, watch: Watch) -> list[Passage]:
     """Title + body sentences, with mentions, names, cues and quote speakers resolved."""
     head = re.sub(r"\s+", " ", tx.clean(title)).strip()
-    sents = [head] + tx.split_sentences(tx.clean(text))
+    sents = [head, *tx.body_sentences(text)]
     raw: list[tuple[str, str, list[tuple[int, int, Entity]], list[tx.Name]]] = []
     all_names: list[tx.Name] = []
     common = set(re.findall(r"(?<![\w'])[a-z][a-z\-]+", tx.fold(text)))

@@ -100,6 +100,13 @@ def _paragraphs(text: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=64)
+def body_sentences(text: str) -> tuple[str, ...]:
+    """The cleaned sentences of an article body, split once however many steps read them
+    (the matcher's passages and the stance features both start here)."""
+    return tuple(split_sentences(clean(text)))
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentences of a body; a quotation spanning several sentences stays one passage."""
     sentences: list[str] = []

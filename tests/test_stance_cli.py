@@ -204,7 +204,7 @@ def test_a_bad_line_is_named_by_file_and_line_the_rest_is_still_processed_and_th
     assert outs[0]["stance"] in STANCES and outs[2]["stance"] == "unrelated"
 
 
-def test_blank_lines_are_skipped_and_a_missing_file_is_an_error_of_its_own(
+def test_blank_lines_are_passed_over_and_a_missing_file_is_an_error_of_its_own(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     src = jsonl(tmp_path / "in.jsonl", ["", {"id": 1, "claim": MUSK_PUTIN, "text": PESKOV}, "  "])
