@@ -50,13 +50,16 @@ class Finding:
     stance: Stance
     party: str  # entity name, or a person/organisation/outlet named in the text; "" if nobody
     party_kind: str  # "entity" | "person" | "organisation" | "outlet" | "unknown"
-    quote: str  # the sentence (or quoted words) that carries the stance
+    quote: str  # the party's own words when quoted directly, else the sentence with the stance
     cue: str  # the words that decided the stance, e.g. "denied", "only one ... call"
     sentence: int  # index of the sentence in the article (title is sentence 0)
     score: float = 0.0  # strength of the deciding cue (higher = more explicit)
     # Only on the party-less `discusses` finding: DENIES when the article's own/anonymous voice
     # debunks the claim ("the story is a hoax"), which is never turned into a party alert.
     unattributed: Stance | None = None
+    # The sentence that reports the stance, when `quote` is the party's own words from another
+    # place (or a part of it); "" when `quote` is that sentence itself.
+    context: str = ""
 
 
 # --------------------------------------------------------------------------- reference

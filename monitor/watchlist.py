@@ -12,9 +12,11 @@ import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
@@ -48,9 +50,63 @@ def _http_url(value: Any) -> str:
     return value.strip()
 
 
+@dataclass(frozen=True)
+class Digest:
+    """When a digest channel sends: every hour on the hour, or once a day at `at` in `tz`."""
+
+    period: Literal["hourly", "daily"]
+    at: time = time(0, 0)
+    tz: str = "UTC"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tz)
+
+
+_DIGEST = re.compile(r"^(?:hourly|daily\s+at\s+(\d{1,2}):(\d{2})(?:\s+(\S+))?)$")
+
+
+def parse_digest(text: Any) -> Digest:
+    """'hourly' | 'daily at 08:00' | 'daily at 08:00 Europe/London' (default zone UTC)."""
+    if isinstance(text, Digest):
+        return text
+    m = _DIGEST.match(" ".join(str(text).split()).lower()) if isinstance(text, str) else None
+    if m is None:
+        raise ValueError(f"not a digest schedule: {text!r} (use 'hourly' or 'daily at 08:00 [Europe/London]')")
+    if m.group(1) is None:
+        return Digest("hourly")
+    hour, minute = int(m.group(1)), int(m.group(2))
+    if hour > 23 or minute > 59:
+        raise ValueError(f"not a time of day: {m.group(1)}:{m.group(2)}")
+    tz = str(text).split()[-1] if m.group(3) else "UTC"
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {tz!r} (use an IANA name like 'Europe/London')") from None
+    return Digest("daily", time(hour, minute), tz)
+
+
+def _since(value: Any) -> datetime:
+    """A date or an ISO timestamp; a date is its midnight UTC, a naive time is UTC."""
+    if isinstance(value, datetime):
+        at = value
+    elif isinstance(value, date):
+        at = datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        try:
+            at = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"not a date: {value!r} (use e.g. 2024-10-01)") from None
+    else:
+        raise ValueError(f"not a date: {value!r} (use e.g. 2024-10-01)")
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
 HttpURL = Annotated[str, BeforeValidator(_http_url)]
 Duration = Annotated[int, BeforeValidator(parse_duration)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+DigestSchedule = Annotated[Digest, BeforeValidator(parse_digest)]
+Since = Annotated[datetime, BeforeValidator(_since)]
 
 
 class _Strict(BaseModel):
@@ -81,17 +137,61 @@ class ClaimModel(_Strict):
     entities: list[Name] = []
     keywords: list[Name] = []
     notify: list[Name] = []
+    since: Since | None = None  # older articles are recorded as evidence, never alerted
+    stale_after: Duration = 7 * 86400  # published this long before it was seen: an "old story"
 
 
 def _listify(value: Any) -> Any:
     return [value] if isinstance(value, str) else value
 
 
+Targets = Annotated[list[str], BeforeValidator(_listify)]
+
+
+class ChannelModel(_Strict):
+    """A channel: its apprise targets and how it is sent. A bare list is `targets` alone."""
+
+    targets: Targets
+    template: str | None = None  # a Jinja2 file, relative to the watchlist file
+    mode: Literal["immediate", "digest"] | None = None
+    digest: DigestSchedule | None = None
+    max_per_hour: Annotated[int, Field(ge=1)] | None = None
+    fold_every: Duration = 900
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        return {"targets": value} if isinstance(value, (list, str)) else value
+
+    @model_validator(mode="after")
+    def _digest_needs_schedule(self) -> ChannelModel:
+        if self.mode == "digest" and self.digest is None:
+            raise ValueError("mode: digest needs a schedule, e.g. digest: hourly")
+        if self.mode == "immediate" and self.digest is not None:
+            raise ValueError("mode: immediate cannot have a digest schedule (drop one of them)")
+        return self
+
+
+class OpsModel(_Strict):
+    """Where claimwatch reports on itself: failing sources and channels, rejected reloads."""
+
+    targets: Targets
+    template: str | None = None
+    source_failing_after: Duration = 6 * 3600
+    channel_failing_after: Duration = 3600
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_form(cls, value: Any) -> Any:
+        return {"targets": value} if isinstance(value, (list, str)) else value
+
+
 class FileModel(_Strict):
     sources: list[SourceModel] = []
     entities: list[EntityModel] = []
     claims: list[ClaimModel] = []
-    channels: dict[Name, Annotated[list[str], BeforeValidator(_listify)]] = {}
+    channels: dict[Name, ChannelModel] = {}
+    ops: OpsModel | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +221,36 @@ class Source:
 
 
 @dataclass(frozen=True)
+class ChannelOptions:
+    """How a channel is sent; `template` is an absolute path, None for the bundled ones."""
+
+    template: Path | None = None
+    digest: Digest | None = None  # None: each alert immediately
+    max_per_hour: int | None = None  # beyond it, alerts fold into one message per fold_every
+    fold_every_seconds: int = 900
+
+
+@dataclass(frozen=True)
+class ClaimOptions:
+    """What decides whether a claim's finding alerts, besides its stance being new."""
+
+    since: datetime | None = None
+    stale_after_seconds: int = 7 * 86400
+
+
+@dataclass(frozen=True)
+class Ops:
+    """The ops channel (its targets are also `Watchlist.channels[OPS_CHANNEL]`) and thresholds."""
+
+    options: ChannelOptions
+    source_failing_after_seconds: int = 6 * 3600
+    channel_failing_after_seconds: int = 3600
+
+
+OPS_CHANNEL = "ops"
+
+
+@dataclass(frozen=True)
 class Watchlist:
     """The merged, validated watchlist the daemon runs on."""
 
@@ -130,6 +260,9 @@ class Watchlist:
     channels: Mapping[str, tuple[str, ...]]  # channel → apprise URLs ("" = switched off)
     notify: Mapping[str, tuple[str, ...]]  # claim id → channel names
     files: tuple[Path, ...] = field(default=())
+    channel_options: Mapping[str, ChannelOptions] = field(default_factory=dict)
+    claim_options: Mapping[str, ClaimOptions] = field(default_factory=dict)
+    ops: Ops | None = None  # the `ops:` section; its targets are channels[OPS_CHANNEL]
 
 
 # --- YAML with line numbers -------------------------------------------------------------------
@@ -214,8 +347,19 @@ def _validate(data: dict[Any, Any], reader: _Reader) -> FileModel:
     good: dict[str, Any] = {}
     for key, value in data.items():
         if key == "channels":
+            if not isinstance(value, dict):
+                reader.problem(reader.line_of((key,)), "channels: expected a mapping of channel names")
+                continue
+            channels = {}
+            for name, item in value.items():
+                try:
+                    channels.update(FileModel.model_validate({"channels": {name: item}}).channels)
+                except ValidationError as err:
+                    _report(err, (), reader)
+            good[key] = channels
+        elif key == "ops":
             try:
-                good[key] = FileModel.model_validate({"channels": value}).channels
+                good[key] = FileModel.model_validate({"ops": value}).ops
             except ValidationError as err:
                 _report(err, (), reader)
         elif key in _SECTIONS:
@@ -230,7 +374,7 @@ def _validate(data: dict[Any, Any], reader: _Reader) -> FileModel:
                     _report(err, (key, i), reader)
             good[key] = items
         else:
-            reader.problem(reader.line_of((key,)), f"unknown key {key!r} (expected sources, entities, claims, channels)")
+            reader.problem(reader.line_of((key,)), f"unknown key {key!r} (expected sources, entities, claims, channels, ops)")
     return FileModel.model_construct(**good)
 
 
@@ -288,6 +432,8 @@ def _merge(parsed: list[tuple[FileModel, _Reader]], problems: list[Problem]) -> 
     entities: dict[str, Entity] = {}
     owners: dict[str, str] = {}  # name or alias (casefolded) → the entity it names
     channels: dict[str, tuple[str, ...]] = {}
+    options: dict[str, ChannelOptions] = {}
+    ops: Ops | None = None
     for model, r in parsed:
         for i, s in enumerate(model.sources):
             url = s.feed or s.page or ""
@@ -303,13 +449,26 @@ def _merge(parsed: list[tuple[FileModel, _Reader]], problems: list[Problem]) -> 
                     problems.append(Problem(r.path, r.line_of(("entities", i, "aliases", j)),
                                             f"alias {alias!r} of {e.name!r} already names {owner!r}"))
             owners.setdefault(e.name.casefold(), e.name)
-        for name, urls in model.channels.items():
+        for name, ch in model.channels.items():
+            if name == OPS_CHANNEL:
+                problems.append(Problem(r.path, r.line_of(("channels", name)),
+                                        f"channel name {name!r} is reserved for the top-level 'ops:' section"))
+                continue
             if unique("channel", name, r, ("channels", name)):
-                channels[name] = tuple(u.strip() for u in urls)
-                _check_targets(name, urls, r, problems)
+                channels[name] = tuple(u.strip() for u in ch.targets)
+                options[name] = ChannelOptions(_template(ch.template, r, ("channels", name, "template"), problems),
+                                               ch.digest, ch.max_per_hour, ch.fold_every)
+                _check_targets(name, ch.targets, r, problems, ("channels", name))
+        if model.ops is not None and unique("section", "ops", r, ("ops",)):
+            o = model.ops
+            channels[OPS_CHANNEL] = tuple(u.strip() for u in o.targets)
+            _check_targets(OPS_CHANNEL, o.targets, r, problems, ("ops",))
+            ops = Ops(ChannelOptions(_template(o.template, r, ("ops", "template"), problems)),
+                      o.source_failing_after, o.channel_failing_after)
 
     claims: list[Claim] = []
     notify: dict[str, tuple[str, ...]] = {}
+    claim_options: dict[str, ClaimOptions] = {}
     for model, r in parsed:
         for i, c in enumerate(model.claims):
             if not unique("claim id", c.id, r, ("claims", i, "id")):
@@ -322,14 +481,27 @@ def _merge(parsed: list[tuple[FileModel, _Reader]], problems: list[Problem]) -> 
                 else:
                     resolved.append(entity)
             for j, channel in enumerate(c.notify):
-                if channel not in channels:
+                if channel not in channels or channel == OPS_CHANNEL:
                     problems.append(Problem(r.path, r.line_of(("claims", i, "notify", j)), f"claim {c.id!r}: unknown channel {channel!r} (declare it under 'channels:')"))
             claims.append(Claim(c.id, c.statement, tuple(resolved), tuple(c.keywords)))
             notify[c.id] = tuple(c.notify)
-    return Watchlist(tuple(sources), tuple(entities.values()), tuple(claims), channels, notify)
+            claim_options[c.id] = ClaimOptions(c.since, c.stale_after)
+    return Watchlist(tuple(sources), tuple(entities.values()), tuple(claims), channels, notify,
+                     channel_options=options, claim_options=claim_options, ops=ops)
 
 
-def _check_targets(name: str, urls: list[str], reader: _Reader, problems: list[Problem]) -> None:
+def _template(name: str | None, reader: _Reader, loc: Loc, problems: list[Problem]) -> Path | None:
+    """A channel's own template file, relative to the watchlist file that names it."""
+    if name is None:
+        return None
+    path = (reader.path.parent / name).resolve()
+    if not path.is_file():
+        problems.append(Problem(reader.path, reader.line_of(loc), f"template file {name!r} not found (looked at {path})"))
+        return None
+    return path
+
+
+def _check_targets(name: str, urls: list[str], reader: _Reader, problems: list[Problem], loc: Loc) -> None:
     from alerts.deliver import target_error  # the alert layer owns what a valid target is
 
     for j, url in enumerate(urls):
@@ -337,4 +509,6 @@ def _check_targets(name: str, urls: list[str], reader: _Reader, problems: list[P
             continue  # switched off by an empty ${VAR:-}
         error = target_error(url.strip())
         if error:
-            problems.append(Problem(reader.path, reader.line_of(("channels", name, j)), f"channel {name!r}: {error}"))
+            # the short form (a bare list) has no 'targets' key: line_of falls back to the list
+            problems.append(Problem(reader.path, reader.line_of(loc + ("targets", j)) if (loc + ("targets",)) in reader.lines
+                                    else reader.line_of(loc + (j,)), f"channel {name!r}: {error}"))

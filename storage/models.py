@@ -21,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -133,6 +134,7 @@ class Evidence(Base):
     quote: Mapped[str]
     cue: Mapped[str]
     created_at: Mapped[datetime]
+    context: Mapped[str] = mapped_column(server_default="")  # the reporting sentence, if not `quote`
 
 
 class Assessment(Base):
@@ -188,6 +190,11 @@ class Alert(Base):
     evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"))
     generation: Mapped[int]
     created_at: Mapped[datetime]
+    # Snapshots taken when the alert is decided, so every later rendering says the same thing.
+    previous_stance: Mapped[str | None]  # the stance this alert switches from
+    previous_since: Mapped[datetime | None]
+    stale: Mapped[bool] = mapped_column(Boolean, server_default=sa_false())
+    standing: Mapped[str] = mapped_column(server_default="[]")  # JSON: the claim's tally after it
 
 
 class Delivery(Base):

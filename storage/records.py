@@ -63,10 +63,24 @@ class Target:
 
 @dataclass(frozen=True)
 class ClaimRouting:
-    """What an alert about a claim needs from the watchlist: its words and where it goes."""
+    """What an alert about a claim needs from the watchlist: its words, where it goes, and
+    which articles may alert at all (`since`) or are marked as an old story (`stale_after`)."""
 
     statement: str
     targets: tuple[Target, ...] = field(default_factory=tuple)
+    since: datetime | None = None
+    stale_after_seconds: int = 7 * 86400
+
+
+@dataclass(frozen=True)
+class StandingEntry:
+    """One party's current decisive stance on a claim, with their latest statement's origin."""
+
+    party: str
+    stance: str  # "confirms" | "denies"
+    outlet: str
+    at: datetime | None  # the statement's publication time (else when claimwatch saw it)
+    url: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,6 +104,13 @@ class PendingDelivery:
     article_url: str
     published_at: datetime | None
     alerted_at: datetime
+    context: str = ""  # the sentence reporting the stance when `quote` is the party's own words
+    seen_at: datetime | None = None  # when claimwatch fetched the article
+    generation: int = 1  # 1: the party's first stance on the claim; more: a switch
+    previous_stance: str | None = None  # what the party held before a switch
+    previous_since: datetime | None = None  # since when it held it
+    stale: bool = False  # published more than the claim's stale_after before it was seen
+    standing: tuple[StandingEntry, ...] = ()  # every party's stance right after this alert
 
 
 @dataclass(frozen=True)
@@ -105,6 +126,7 @@ class EvidenceRecord:
     quote: str
     cue: str
     created_at: datetime
+    context: str = ""
 
 
 @dataclass(frozen=True)

@@ -124,7 +124,7 @@ def test_a_channel_url_apprise_cannot_use_is_an_error(tmp_path: Path) -> None:
 
 def test_a_top_level_typo_is_an_unknown_key(tmp_path: Path) -> None:
     [found] = problems(write(tmp_path, **{"desk.yaml": GOOD + "chanels:\n  night: []\n"}))
-    assert found == f"{tmp_path / 'desk.yaml'}:20: unknown key 'chanels' (expected sources, entities, claims, channels)"
+    assert found == f"{tmp_path / 'desk.yaml'}:20: unknown key 'chanels' (expected sources, entities, claims, channels, ops)"
 
 
 def test_an_empty_directory_is_an_error(tmp_path: Path) -> None:
