@@ -20,13 +20,16 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote
 
 import apprise
 
 from alerts import render
 from storage.records import PendingDelivery
+
+if TYPE_CHECKING:
+    from monitor.watchlist import ChannelOptions
 
 log = logging.getLogger("claimwatch.alerts")
 
@@ -179,8 +182,9 @@ def _quiet_apprise() -> None:
 
 def _asset() -> apprise.AppriseAsset:
     """Keep apprise in memory (no cache files) and on the target's host (no redirects)."""
-    try:
-        return apprise.AppriseAsset(storage_mode="memory", http_redirects=False)
+    try:  # app_id/app_desc: what apprise would brand messages with (a sender name, a footer)
+        return apprise.AppriseAsset(storage_mode="memory", http_redirects=False, app_id="claimwatch",
+                                    app_desc="claimwatch alerts")
     except Exception:  # an older apprise without these knobs: defaults are still usable
         return apprise.AppriseAsset()
 
@@ -269,13 +273,65 @@ def _classify(result: Any) -> _Outcome:
     return _Outcome("retry", f"{name}: {detail}" if detail else "the service refused the notification")
 
 
-async def _send(plugin: Any, d: PendingDelivery, settings: DeliverySettings) -> _Outcome:
-    """One attempt; never raises (except cancellation), timeouts and crashes become retries."""
+def _tune(plugin: Any, message: render.Message) -> None:
+    """What a target needs beyond title and body, set on this attempt's own plugin instance.
+
+    Slack: Block Kit through apprise's template support (one mrkdwn section and the stance
+    colour, `alerts/templates/slack_blocks.json`), no footer or icon. Discord: an embed (the
+    stance colour, the title linked to the article), no avatar. Email: the claim's thread
+    headers and a sender display name. A URL's own choices (its `template=`, `name=`) win.
+    """
+    target = message.target
+    if target == "slack":
+        plugin.include_footer = False
+        plugin.include_image = False
+        if not len(getattr(plugin, "template", ())):
+            template = apprise.AppriseAttachment(asset=plugin.asset)
+            template.add(str(render.TEMPLATES / "slack_blocks.json"))
+            plugin.template = template
+        plugin.use_blocks = True
+    elif target == "discord":
+        plugin.avatar = getattr(plugin, "avatar_url", None) is not None and plugin.avatar
+        plugin.include_image = False
+        if not len(getattr(plugin, "template", ())):
+            # An embed (stance colour, title linked to the article) with allowed_mentions
+            # {"parse": []}: Discord pings nobody, whatever the text holds.
+            link = message.link
+            name = "discord_embed.json" if link else "discord_embed_nolink.json"
+            template = apprise.AppriseAttachment(asset=plugin.asset)
+            template.add(str(render.TEMPLATES / name))
+            plugin.template = template
+            plugin.tokens = {**getattr(plugin, "tokens", {}), "cw_link": link}
+    elif target == "mattermost":
+        plugin.include_image = False
+    elif target == "email":
+        headers = getattr(plugin, "headers", None)
+        if isinstance(headers, dict):
+            headers.update(message.headers)
+        sender = getattr(plugin, "from_addr", None)
+        if isinstance(sender, (list, tuple)) and len(sender) == 2 and not sender[0]:
+            plugin.from_addr = ["claimwatch", sender[1]]
+
+
+async def _send(plugin: Any, message: render.Message, settings: DeliverySettings) -> _Outcome:
+    """One attempt at one rendered message (`render.alert_message`, `digest_message`,
+    `notice_message`); never raises (except cancellation), timeouts and crashes become retries."""
+    try:
+        _tune(plugin, message)
+    except Exception as exc:  # a plugin without the knob: send it plain rather than not at all
+        log.debug("could not tune %s: %r", type(plugin).__name__, exc)
     ap = apprise.Apprise(asset=plugin.asset)
     ap.add(plugin)
+    # The body is already in a Slack target's own dialect: passthrough, no Markdown conversion.
+    # Mattermost blends the title into the body, which already leads with the linked title.
+    target = message.target
+    title = "" if target == "mattermost" else message.title
+    passthrough = message.passthrough
     try:
         result = await asyncio.wait_for(
-            ap.async_notify(title=render.title(d), body=render.body(d), body_format="text"),
+            ap.async_notify(title=title, body=message.body,
+                            body_format=None if passthrough else message.body_format,
+                            notify_type=message.notify_type),
             settings.timeout_seconds,
         )
     except asyncio.TimeoutError:
@@ -307,9 +363,11 @@ class _Run:
         settings: DeliverySettings,
         now: Callable[[], datetime],
         rng: Callable[[], float],
+        options: Mapping[str, ChannelOptions] | None = None,
     ) -> None:
         self.outbox, self.channels, self.settings = outbox, channels, settings
         self.now, self.rng = now, rng
+        self.options = options or {}  # digest and per-hour limits per channel (alerts/grouped.py)
         self.report = DeliveryReport()
         self.semaphore = asyncio.Semaphore(max(settings.concurrency, 1))
         self.lease_ends = 0.0  # monotonic time the current batch's lease runs out
@@ -317,6 +375,12 @@ class _Run:
     async def target(self, deliveries: list[PendingDelivery]) -> None:
         """Deliveries to one target, in order; stop at its first failure (it is down)."""
         async with self.semaphore:
+            from alerts import grouped  # digests, folds, per-hour limits: held in the outbox
+
+            options = self.options.get(deliveries[0].channel)
+            if grouped.applies(options, deliveries):
+                await grouped.serve(self, deliveries, options)
+                return
             for i, d in enumerate(deliveries):
                 # Never start an attempt that could outlive our lease (another run could then
                 # lease and send it too); the first always goes, so a short lease cannot stall.
@@ -351,7 +415,9 @@ class _Run:
             if plugin is None:
                 outcome = _Outcome("config", target_error(url) or "apprise could not load the URL")
             else:
-                outcome = await _send(plugin, d, self.settings)
+                options = self.options.get(d.channel)
+                template = options.template if options is not None else None
+                outcome = await _send(plugin, render.alert_message(d, url, template), self.settings)
         duration_ms = int((time.monotonic() - started) * 1000)
         error = outcome.error[:_ERROR_CHARS] if outcome.error else None
         at = self.now()
@@ -387,6 +453,7 @@ async def deliver_due(
     now: Callable[[], datetime],
     rng: Callable[[], float] = random.random,
     due_by: datetime | None = None,
+    options: Mapping[str, ChannelOptions] | None = None,
 ) -> DeliveryReport:
     """Send every delivery due now (or by `due_by`: `run --once` ignores backoffs); return what
     happened.
@@ -394,9 +461,12 @@ async def deliver_due(
     Leases batches until fewer than a full batch comes back. Targets are served concurrently
     (bounded), each target's deliveries in order. A delivery leased twice in one run (its
     retry already due) waits for the next run, so a zero backoff cannot spin this loop.
+    `options` (the watchlist's channel options) holds digest and rate-limited channels'
+    deliveries for one grouped message (alerts/grouped.py); `due_by` never sends those early.
+    A channel's own template is `options[channel].template`.
     """
     _quiet_apprise()
-    run = _Run(outbox, channels, settings, now, rng)
+    run = _Run(outbox, channels, settings, now, rng, options)
     seen: set[int] = set()
     while True:
         batch = await outbox.lease_deliveries(now(), settings.batch, settings.lease_seconds, due_by)

@@ -118,6 +118,9 @@ class Assessment:
     score: float  # confidence in `stance`, 0..1
     findings: tuple[Finding, ...] = ()  # every party's stance, as the daemon records them
     why: dict[str, float] = field(default_factory=dict)  # deciding features and their weight
+    # The party's own words when the deciding finding quotes them directly (“It's all
+    # untrue.”), else "" (the evidence sentence is the quote).
+    quote: str = ""
 
 
 @dataclass(frozen=True)
@@ -221,11 +224,12 @@ def _summarise(claim: Claim, stance: Stance, score: float, findings: list[Findin
     held = [f for f in findings if f.stance is stance and f.party]
     if held:
         top = max(held, key=lambda f: (f.score, -f.sentence))
-        return Assessment(claim.id, stance, top.party, top.party_kind, top.quote, top.cue,
-                          score, tuple(findings), why)
+        return Assessment(claim.id, stance, top.party, top.party_kind, top.context or top.quote,
+                          top.cue, score, tuple(findings), why,
+                          quote=top.quote if top.context else "")
     own_voice = next((f for f in findings if not f.party and f.unattributed is stance), None)
     if own_voice:
-        quote, cue = own_voice.quote, own_voice.cue
+        quote, cue = own_voice.context or own_voice.quote, own_voice.cue
     else:
         i = ft.evidence(claim.statement, body, model.idf, model.default_idf, _LEXICON[stance])
         quote = body.raw[i] if i >= 0 else ""

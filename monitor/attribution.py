@@ -150,6 +150,13 @@ def quote_speaker(p: Passage, prev: Passage | None) -> Party | None:
         if c.role in ("speech", "verb") and not p.in_quote(c.start) and \
                 (c.role == "speech" or c.kind == "confirm"):
             return _own_holder(p, c)
+    if p.signed is not None:
+        return p.signed
+    if prev and prev.f.rstrip().endswith(":") and p.f.lstrip()[:1] in "\"“":
+        for c in prev.cues:  # 'Haldane wrote on Twitter:' and then the quotation itself
+            if c.role in ("speech", "verb") and not prev.in_quote(c.start) and \
+                    (c.role == "speech" or c.kind == "confirm"):
+                return _own_holder(prev, c)
     if prev and prev.quotes and p.f.lstrip()[:1] in "\"“":
         return prev.speaker
     return None

@@ -24,7 +24,8 @@ log = logging.getLogger("claimwatch")
 
 def explained(a: Assessment) -> dict[str, Any]:
     """An assessment as JSON: the stance contract's keys first, then what explains it."""
-    return {"stance": a.stance.value, "party": a.party, "evidence": a.evidence,
+    own = {"quote": a.quote} if a.quote and a.quote != a.evidence else {}
+    return {"stance": a.stance.value, "party": a.party, "evidence": a.evidence, **own,
             "score": round(float(a.score), 3), "cue": a.cue, "party_kind": a.party_kind,
             "why": {k: round(float(v), 3) for k, v in a.why.items()}}
 
@@ -42,7 +43,9 @@ Each output line (--json) is one JSON object, in input order:
   {"id": "a1", "stance": "denies", "party": "Elon Musk", "evidence": "...", "score": 0.83,
    "cue": "denied", "party_kind": "entity", "why": {...}}
 stance is confirms, denies, discusses or unrelated; party is who holds it ("" if nobody is
-named); evidence is the sentence that shows it. Without --json: `ID  STANCE  PARTY  "EVIDENCE"`.
+named); evidence is the sentence that shows it, and quote (only when the party is quoted
+directly elsewhere than that sentence, or in a part of it) the party's own words.
+Without --json: `ID  STANCE  PARTY  "EVIDENCE"`.
 
 A bad line (invalid JSON, a missing or empty claim or text, a wrong type) is reported on
 stderr as FILE:LINE: what is wrong; with --json it also gives {"id": ..., "line": N,

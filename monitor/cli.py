@@ -146,7 +146,9 @@ async def match(settings: Settings, inputs: list[str], *, as_json: bool) -> int:
             for f in findings:
                 if f.claim_id == a.claim_id:
                     who = f.party or "(no named party)"
-                    print(f"    {who} {f.stance} — cue {f.cue!r}\n        “{f.quote}”")
+                    print(f"    {who} {f.stance} — cue {f.cue!r}\n        {f.quote}")
+                    if f.context:
+                        print(f"        (reported in: {f.context})")
     return status
 
 
@@ -186,6 +188,7 @@ async def status(settings: Settings) -> int:
     try:
         sources = await repo.source_states()
         counts = await repo.delivery_counts()
+        incidents = await repo.incidents(open_only=True)
     finally:
         await repo.close()
     failing = 0
@@ -199,6 +202,8 @@ async def status(settings: Settings) -> int:
             state = f"ok, last success {_when(s.last_success_at)}"
         print(f"{s.name} <{s.url}>: {state}; next poll {_when(s.next_due_at)}")
     print("outbox: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
+    for i in incidents:  # what the ops channel was told (monitor/ops.py)
+        print(f"open incident since {_when(i.opened_at)}: {i.kind.replace('_', ' ')}: {i.subject}")
     return 1 if failing or counts.get("failed") else 0
 
 

@@ -14,11 +14,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from alerts.deliver import DeliveryReport, deliver_due, privacy_label
+from alerts.notices import deliver_notices, merged
+from monitor import ops
 from monitor.fetch import Fetcher, make_session
 from monitor.pipeline import Context, PollResult, refresh_source
 from monitor.schedule import Schedule, next_due
 from monitor.settings import Settings
-from monitor.watchlist import Watchlist, WatchlistError, load_watchlists, watchlist_files
+from monitor.watchlist import OPS_CHANNEL, ClaimOptions, Watchlist, WatchlistError, load_watchlists, watchlist_files
 from storage.records import ClaimRouting, SourceSpec, SourceState, Target
 from storage.repository import Repository
 
@@ -40,7 +42,8 @@ def routing(watchlist: Watchlist) -> dict[str, ClaimRouting]:
             for i, url in enumerate(watchlist.channels.get(channel, ()))
             if url
         )
-        out[claim.id] = ClaimRouting(claim.statement, targets)
+        options = watchlist.claim_options.get(claim.id, ClaimOptions())
+        out[claim.id] = ClaimRouting(claim.statement, targets, options.since, options.stale_after_seconds)
     return out
 
 
@@ -73,6 +76,7 @@ class Daemon:
         self.settings, self.repo, self.fetcher = settings, repo, fetcher
         self._loaded = _Loaded(watchlist, _stamp(settings.watchlists))
         self._polling = asyncio.Semaphore(settings.concurrency)
+        self._wake = asyncio.Event()  # set when a poll commits alerts: deliver them now
 
     @property
     def watchlist(self) -> Watchlist:
@@ -84,7 +88,7 @@ class Daemon:
         wl = self.watchlist
         per_poll = None if unbounded else self.settings.articles_per_poll
         return Context(self.repo, self.fetcher, wl.claims, wl.entities, self._loaded.routing,
-                       articles_per_poll=per_poll, clock=utcnow)
+                       articles_per_poll=per_poll, clock=utcnow, alerted=self.wake)
 
     async def sync_sources(self) -> None:
         await self.repo.sync_sources(source_specs(self.watchlist), utcnow())
@@ -120,7 +124,54 @@ class Daemon:
     async def deliver(self, *, everything: bool = False) -> DeliveryReport:
         """Send due alerts; with `everything`, also those waiting out a retry backoff."""
         return await deliver_due(self.repo, self.watchlist.channels, self.settings.delivery, now=utcnow,
-                                 due_by=_FAR_FUTURE if everything else None)
+                                 due_by=_FAR_FUTURE if everything else None,
+                                 options=self.watchlist.channel_options)
+
+    async def deliver_all(self, *, everything: bool = False) -> DeliveryReport:
+        """Alerts, then ops notices (monitor/ops.py), from the one outbox."""
+        report = await self.deliver(everything=everything)
+        notices = await deliver_notices(self.repo, self.watchlist.channels.get(OPS_CHANNEL, ()),
+                                        self.settings.delivery, now=utcnow,
+                                        due_by=_FAR_FUTURE if everything else None)
+        return merged(report, notices)
+
+    async def check_ops(self) -> None:
+        """Open and close incidents about claimwatch itself; their notices leave at once."""
+        if await ops.check(self.repo, self.watchlist, utcnow()):
+            self.wake()
+
+    async def _ops_watchlist(self, error: WatchlistError | None) -> None:
+        """A rejected reload opens an ops incident, the next good load closes it; never fatal."""
+        try:
+            if error is not None:
+                changed = await ops.watchlist_rejected(self.repo, self.watchlist, error, utcnow())
+            else:
+                changed = await ops.watchlist_accepted(self.repo, self.watchlist, utcnow())
+        except Exception:
+            log.exception("could not record the watchlist incident for ops")
+            return
+        if changed:
+            self.wake()
+
+    def wake(self) -> None:
+        """Have the deliverer run now (alerts were committed, or it should see a stop)."""
+        self._wake.set()
+
+    async def deliverer(self, stop: asyncio.Event) -> None:
+        """Deliver as soon as a poll commits alerts, and sweep every `deliver_every_seconds`
+        for retries and held deliveries; returns once `stop` is set and the run in hand is done."""
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.settings.deliver_every_seconds)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            if stop.is_set():
+                return
+            try:
+                await self.deliver_all()
+            except Exception:  # storage down, say: logged, and the next wake or sweep tries again
+                log.exception("delivering alerts failed; trying again at the next wake or sweep")
 
     async def reload_if_changed(self) -> bool:
         """Pick up edited YAML; a broken edit keeps the last good watchlist and says so loudly."""
@@ -132,8 +183,10 @@ class Daemon:
         except WatchlistError as err:
             log.error("watchlist change REJECTED, still running on the last good one:\n%s", err)
             self._loaded = _Loaded(self.watchlist, stamp)  # the same files are not re-read each tick
+            await self._ops_watchlist(err)
             return False
         self._loaded = _Loaded(watchlist, stamp)
+        await self._ops_watchlist(None)
         await self.sync_sources()
         log.info("watchlist reloaded: %d source(s), %d claim(s)", len(watchlist.sources), len(watchlist.claims))
         return True
@@ -170,7 +223,8 @@ async def run(settings: Settings, *, once: bool) -> int:
                                 "findings are recorded, alerts are not sent", claim_id)
             if once:
                 await daemon.poll(everything=True)
-                report = await daemon.deliver(everything=True)
+                await daemon.check_ops()
+                report = await daemon.deliver_all(everything=True)
                 log.info("run --once done: %s", report)
                 return 0
             await _run_until_signalled(daemon, settings)
@@ -184,16 +238,20 @@ async def _run_until_signalled(daemon: Daemon, settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    schedule = Schedule({
-        "tick": (daemon.tick, settings.tick_seconds),
-        "deliver": (daemon.deliver, settings.deliver_every_seconds),
-    })
+    schedule = Schedule({"tick": (daemon.tick, settings.tick_seconds),
+                         "ops": (daemon.check_ops, settings.ops_every_seconds)})
     schedule.start()
+    deliverer = asyncio.create_task(daemon.deliverer(stop), name="deliverer")
     try:
         await stop.wait()
         log.info("signal received: finishing running work, then stopping")
     finally:
+        stop.set()
         await schedule.stop()
+        daemon.wake()  # the deliverer sees `stop` at once instead of at its next sweep
+        _, pending = await asyncio.wait({deliverer}, timeout=30)
+        for task in pending:
+            task.cancel()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from monitor.match import Finding, Stance
 
@@ -46,3 +47,14 @@ def to_alert(
 ) -> list[Verdict]:
     """The verdicts whose stance differs from the party's current stance on the claim."""
     return [v for v in found if current.get((v.claim_id, v.party)) != v.stance]
+
+
+def before_since(published: datetime | None, since: datetime | None) -> bool:
+    """An article published before the claim's `since` is evidence only: it never alerts and
+    never sets a party's stance. Undated articles are given the benefit of the doubt."""
+    return since is not None and published is not None and published < since
+
+
+def is_stale(published: datetime | None, seen: datetime, stale_after_seconds: int) -> bool:
+    """An "old story": published more than `stale_after` before claimwatch saw it."""
+    return published is not None and seen - published > timedelta(seconds=stale_after_seconds)

@@ -273,6 +273,102 @@ def _bounded(tree: lxml.html.HtmlElement) -> lxml.html.HtmlElement | None:
     return None
 
 
+# ---------------------------------------------------------------------------- article blocks
+
+_CONTAINERS = frozenset({"body", "div", "list", "table", "quote", "section", "article", "main"})
+_DATE_ONLY = re.compile(
+    r"^(?:(?:updated|published|posted)\s*:?\s*)?(?:(?:mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+)?"
+    r"(?:\d{1,2}\s+[a-z]{3,9}\.?,?\s+\d{4}|[a-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}"
+    r"|\d{4}-\d{2}-\d{2}|\d{1,2}[/.]\d{1,2}[/.]\d{2,4})"
+    r"(?:,?\s*(?:at\s+)?\d{1,2}[:.]\d{2}(?:\s*[ap]\.?m\.?)?(?:\s*[a-z]{2,4})?)?\.?$",
+    re.IGNORECASE)
+_CREDIT = re.compile(
+    r"^(?:(?:photo|image|picture|video|graphic|illustration|file photo)s?(?:\s+credit)?"
+    r"|credits?|source|caption)\s*(?::|by\b)", re.IGNORECASE)
+_QUOTE_MARK = re.compile("[\"“”„«»]")
+_SIGNED = re.compile(  # a quotation's signature: '… — Jane Doe (@jdoe) March 3, 2025'
+    r"^(.*?[.!?\"”…]|.*?\S)\s+((?:[\u2014\u2013]|--?)\s*[A-Z@][^\u2014\u2013\n]{1,100})$",
+    re.DOTALL)
+
+
+def _norm_words(text: str) -> str:
+    return " ".join(re.findall(r"\w+", text.casefold()))
+
+
+def _inline_text(el: etree._Element) -> str:
+    """The words of one block; a line break inside it stays a line break."""
+    parts: list[str] = [el.text or ""]
+    for child in el:
+        if child.tag == "lb":
+            parts.append("\n")
+        else:
+            parts.append(_inline_text(child))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def _blocks(el: etree._Element, in_quote: bool = False) -> list[tuple[str, str, bool]]:
+    """(tag, text, inside a blockquote) of every block of trafilatura's XML body, in order."""
+    out: list[tuple[str, str, bool]] = []
+    quote = in_quote or el.tag == "quote"
+    has_blocks = el.tag in _CONTAINERS and any(
+        isinstance(c.tag, str) and c.tag not in ("lb", "hi", "ref", "del") for c in el)
+    if not has_blocks:
+        if el.tag == "row":
+            cells = [" ".join(_inline_text(c).split()) for c in el]
+            return [("row", " | ".join(c for c in cells if c), quote)]
+        return [(el.tag, _inline_text(el), quote)]
+    loose = el.text or ""
+    for child in el:
+        if not isinstance(child.tag, str):
+            continue
+        if child.tag in ("lb", "hi", "ref", "del"):
+            loose += _inline_text(child) + (child.tail or "")
+            continue
+        if loose.strip():
+            out.append((el.tag, loose, quote))
+        out += _blocks(child, quote)
+        loose = child.tail or ""
+    if loose.strip():
+        out.append((el.tag, loose, quote))
+    return out
+
+
+def _body_text(body: etree._Element, title: str) -> str:
+    """The article text as paragraphs separated by blank lines, from trafilatura's XML body:
+    one paragraph per block (paragraph, heading, list item, table row, quotation), the
+    headline dropped where it repeats the title, lone date lines and photo credits dropped.
+    A blockquote's own words (an embedded tweet, a statement) are put in quotation marks, so
+    the matcher reads them as a quotation; its '— Name (@handle) date' line stays its own."""
+    paras: list[str] = []
+    headline = _norm_words(title)
+    for i, (tag, raw, quoted) in enumerate(_blocks(body)):
+        lines = [" ".join(ln.split()) for ln in raw.split("\n")]
+        text = "\n".join(ln for ln in lines if ln)
+        if not text:
+            continue
+        flat = " ".join(text.split())
+        words = _norm_words(flat)
+        if headline and i < 3 and (words == headline or tag == "head" and len(words) > 20 and (
+                headline.startswith(words) or words.startswith(headline))):
+            continue  # the page's headline: the article's title, not its text
+        if _DATE_ONLY.match(flat) or (_CREDIT.match(flat) and len(words.split()) <= 12):
+            continue
+        signature = ""
+        if quoted:  # one quotation, one paragraph: its line breaks are layout
+            text = flat
+        sig = _SIGNED.match(text) if quoted else None
+        if sig and ("(@" in sig.group(2) or len(sig.group(2).split()) <= 8):
+            text, signature = sig.group(1), sig.group(2)  # '… — Jane Doe (@jdoe) March 3'
+        if quoted and not _QUOTE_MARK.search(text) and re.search(r"\w", text) \
+                and not re.match(r"^[\u2014\u2013-]", text):
+            text = f"\u201c{text}\u201d"
+        paras.append(text)
+        if signature:
+            paras.append(signature)
+    return "\n\n".join(paras)
+
+
 def extract_article(html: bytes, url: str) -> ExtractedArticle | None:
     """Main text + metadata of an article page, or None when there is no real article.
 
@@ -294,7 +390,9 @@ def extract_article(html: bytes, url: str) -> ExtractedArticle | None:
         )
         if doc is None or isinstance(doc, dict):  # a Document unless as_dict=True is asked for
             return None
-        text = (doc.text or "").strip()
+        text = _body_text(doc.body, doc.title or "") if doc.body is not None else ""
+        if len(text) < MIN_ARTICLE_CHARS // 2:  # the blocks went missing: take the plain text
+            text = (doc.text or "").strip()
         if len(text) < MIN_ARTICLE_CHARS:
             return None
         return ExtractedArticle(

@@ -20,6 +20,7 @@ The decision, step by step (the module that owns each step):
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
@@ -28,6 +29,7 @@ from monitor import claims as cl
 from monitor import govern as gv
 from monitor import parties as pa
 from monitor import passages as ps
+from monitor import quotes as qt
 from monitor import stance as st
 from monitor import text as tx
 from monitor.claims import Claim, ClaimSpec, Entity
@@ -152,17 +154,53 @@ def _better(a: _Vote, b: _Vote) -> bool:
     return ka > kb
 
 
+_MAX_SENTENCE = 600
+
+
 def _display_quote(p: ps.Passage, c: st.Cue) -> str:
-    return p.text if len(p.text) <= 600 else p.text[max(0, c.start - 250):c.end + 250]
+    """The passage, or for a very long one the window around its cue, never cutting a
+    quotation in two (its marks stay balanced)."""
+    if len(p.text) <= _MAX_SENTENCE:
+        return p.text
+    lo, hi = max(0, c.start - 250), min(len(p.text), c.end + 250)
+    for qs, qe in p.quotes:
+        if qs < lo < qe:
+            lo = qs if hi - qs <= 1.5 * _MAX_SENTENCE else qe
+        if qs < hi < qe:
+            hi = qe if qe - lo <= 1.5 * _MAX_SENTENCE else qs
+    return p.text[lo:hi].strip()
 
 
-def _finding(spec: ClaimSpec, v: _Vote) -> Finding:
+def _finding(spec: ClaimSpec, v: _Vote, passages: list[ps.Passage] | None = None,
+             also: Sequence[_Vote] = ()) -> Finding:
     party = v.party
+    sentence = _display_quote(v.passage, v.cue)
+    quote, context = sentence, ""
+    if party is not None and passages is not None:
+        own = qt.own_words(spec, v.passage, v.cue, v.kind, party, passages)
+        if own and _plain(own) != _plain(sentence):
+            quote, context = own, _reporting_sentence(v, also) or sentence
     return Finding(spec.claim.id, _STANCE[v.kind], party.name if party else "",
-                   party.kind if party else "unknown", _display_quote(v.passage, v.cue),
+                   party.kind if party else "unknown", quote,
                    v.passage.text[v.cue.start - at.neg_len(v.cue):v.cue.end]
                    if v.cue.role != "tag" else v.cue.text,
-                   v.passage.index, v.cue.strength)
+                   v.passage.index, v.cue.strength, context=context)
+
+
+def _plain(text: str) -> str:
+    return " ".join(tx.WORD.findall(text.lower()))
+
+
+def _reporting_sentence(v: _Vote, also: Sequence[_Vote]) -> str:
+    """The sentence that reports the stance: the deciding one, or, when that is the headline,
+    the strongest body sentence where the same party takes the same stance."""
+    if v.passage.index > 0:
+        return _display_quote(v.passage, v.cue)
+    body = [o for o in also if o.kind == v.kind and o.passage.index > 0]
+    if not body:
+        return ""
+    best = max(body, key=lambda o: (o.cue.strength, -o.passage.index))
+    return _display_quote(best.passage, best.cue)
 
 
 def _match_claim(spec: ClaimSpec, passages: list[ps.Passage],
@@ -172,6 +210,7 @@ def _match_claim(spec: ClaimSpec, passages: list[ps.Passage],
     if not any(refs):
         return []
     best: dict[pa.Party, _Vote] = {}
+    every: dict[pa.Party, list[_Vote]] = {}
     voice: list[_Vote] = []
     for p, ref in zip(passages, refs):
         if not ref:
@@ -180,9 +219,10 @@ def _match_claim(spec: ClaimSpec, passages: list[ps.Passage],
             if v.party is None or _publisher_only(v, outlet):
                 voice.append(v)
                 continue
+            every.setdefault(v.party, []).append(v)
             if v.party not in best or _better(v, best[v.party]):
                 best[v.party] = v
-    out = [_finding(spec, v) for v in best.values()]
+    out = [_finding(spec, v, passages, every[party]) for party, v in best.items()]
     if not any(f.stance in (Stance.CONFIRMS, Stance.DENIES) for f in out):
         out.append(_discussion(spec, passages, refs, kw, voice))
     return sorted(out, key=lambda f: (f.sentence, f.party))

@@ -38,6 +38,7 @@ class Passage:
     question: bool
     prev: Passage | None = None
     source_tag: tuple[int, int, Party] | None = None
+    signed: Party | None = None  # a quotation signed on the next line ('— Jane Doe (@jdoe)')
     frames: list[tuple[st.Cue, Party | None]] | None = None  # cache for `parties._frames`
     _cues: list[st.Cue] | None = None
     _speaker: tuple[Party | None] | None = None
@@ -119,7 +120,32 @@ def build_passages(title: str, text: str, watch: Watch) -> list[Passage]:
         if tag:
             p.source_tag = (tag.start(), tag.end(), resolver.party(tag.group(1)))
         passages.append(p)
+    _sign(passages)
     return passages
+
+
+_SIGNATURE = re.compile(r"^\s*(?:[\u2014\u2013]|--?)\s*")
+
+
+def _sign(passages: list[Passage]) -> None:
+    """A quotation standing alone (an embedded tweet, a blockquote) whose next line is its
+    signature ('— Jane Doe (@jdoe) March 3, 2025') is spoken by the one who signs it; so are
+    the standalone quotations just before it, which the same signature closes."""
+    for i in range(len(passages) - 1, 1, -1):
+        sig = passages[i]
+        m = _SIGNATURE.match(sig.f)
+        if not m or not sig.cands or sig.cands[0][0] > m.end() + 4 or len(sig.f) > 120:
+            continue
+        who = sig.cands[0][2]
+        j = i - 1
+        while j >= 1 and _standalone_quote(passages[j]):
+            passages[j].signed = who
+            j -= 1
+
+
+def _standalone_quote(p: Passage) -> bool:
+    """A passage that is nothing but one quotation."""
+    return len(p.quotes) == 1 and p.quotes[0][0] == 0 and p.quotes[0][1] >= len(p.f.rstrip())
 
 
 def _known_names(f: str, known: set[str], names: list[tx.Name],
@@ -141,8 +167,9 @@ def _topic(prev: Passage, depth: int) -> Party | None:
     sentence-initial named subject, else what that sentence's pronoun referred to."""
     if prev.speaker and prev.speaker.kind in ("person", "entity"):
         return prev.speaker
-    first = next((c for c in prev.cands if c[0] <= 30), None)
-    if first and first[2].kind in ("person", "entity"):
+    first = next((c for c in prev.cands if c[0] <= 30 and c[2].kind in ("person", "entity")),
+                 None)  # 'Kremlin spokesman Dmitry Peskov denied …': he is Peskov
+    if first:
         return first[2]
     if depth > 1 and prev.prev and prev.index > 1:
         return _topic(prev.prev, depth - 1)

@@ -63,6 +63,7 @@ class Context:
     articles_per_poll: int | None = 40  # None: no limit
     article_concurrency: int = 4
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+    alerted: Callable[[], None] = lambda: None  # called once alerts are committed: deliver now
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,8 @@ async def take_in(ctx: Context, source: SourceState, read: Read) -> int | None:
     stored = await ctx.repo.store_article(record, findings, ctx.routing, now, read.assessments)
     if stored is None:
         return None
+    if stored[1]:
+        ctx.alerted()
     for f in findings:
         log.info("article %s: %s %s %s (cue %r)", article.url, f.party or "(nobody)", f.stance, f.claim_id, f.cue)
     for a in read.assessments:

@@ -22,6 +22,7 @@ class Settings:
     # The scheduler's heartbeat: how often due sources and due alerts are looked for.
     tick_seconds: float = 5.0
     deliver_every_seconds: float = 15.0
+    ops_every_seconds: float = 30.0  # how often claimwatch checks itself for the ops channel
     lease_seconds: int = 300
     heartbeat_file: Path | None = None
     fetch: FetchSettings = field(default_factory=FetchSettings)
@@ -41,6 +42,7 @@ class Settings:
         if env.get("CLAIMWATCH_TICK_SECONDS"):
             values["tick_seconds"] = float(env["CLAIMWATCH_TICK_SECONDS"])
             values["deliver_every_seconds"] = 3 * float(env["CLAIMWATCH_TICK_SECONDS"])
+            values["ops_every_seconds"] = 6 * float(env["CLAIMWATCH_TICK_SECONDS"])
         if env.get("CLAIMWATCH_HEARTBEAT"):
             values["heartbeat_file"] = Path(env["CLAIMWATCH_HEARTBEAT"])
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -86,17 +86,88 @@ def _is_abbrev_end(chunk: str) -> bool:
     return word in _ABBREV or re.fullmatch(r"[a-z]", word) is not None
 
 
+_ENDS_SENTENCE = re.compile(r"[.!?:][\"”’)\]]*$")
+_CLOSED = re.compile(r"[.!?:\"”]$")
+_LONE_DATE = re.compile(r"^(?:\w+,? )?(?:[A-Z][a-z]{2,8}\.? \d{1,2},? \d{4}|\d{1,2} [A-Z][a-z]{2,8}"
+                        r"\.? \d{4}|\d{4}-\d\d-\d\d)(?:,? [\d:.apmAPM ]+(?: [A-Z]{2,4})?)?$")
+
+
+def _continues(prev: str, line: str) -> bool:
+    """Does `line` carry on the sentence `prev` left open (a break inside a sentence)?  Not
+    after a date line, nor when it opens with a web address (a photo credit: 'kremlin.ru')."""
+    return bool(re.match(r"^[\"“‘]?[a-z]", line)) and not _CLOSED.search(prev) \
+        and not _LONE_DATE.match(prev) and not re.match(r"^[\w-]+\.[a-z]{2,}\b", line)
+_DATELINE = re.compile(
+    r"^(?:(?P<city>[A-Z][A-Z.'’\-]+(?:[ /][A-Z][A-Z.'’\-]+){0,3})"
+    r"(?P<where>,\s*(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}|[A-Z][a-z]{1,12}\.?))?"
+    r"|(?P<mixed>[A-Z][a-z]+(?: [A-Z][a-z]+){0,2}(?:,\s*[A-Z][a-z]{2,8}\.?\s+\d{1,2})?))?"
+    r"\s*(?P<agency>\((?:[A-Z][\w.&'’ /-]{0,30})\))?"
+    r"\s*(?:[\u2014\u2013]|--?)\s+(?=[\"“‘(]?[A-Z0-9])")
+
+
+def strip_dateline(para: str) -> str:
+    """A paragraph without its dateline ('MOSCOW (Reuters) —', 'WASHINGTON, Oct 25 (AP) -',
+    'KYIV —'): where and by whom it was filed is not part of the first sentence."""
+    m = _DATELINE.match(para)
+    if not m:
+        return para
+    city, where, mixed, agency = m.group("city"), m.group("where"), m.group("mixed"), \
+        m.group("agency")
+    if mixed and not agency:  # 'Moscow — ' alone may be the sentence's own subject
+        return para
+    if not (city or agency):
+        return para
+    if city and not (where or agency):  # a bare capitalised word: a city, not an acronym
+        letters = re.sub(r"[^A-Z]", "", city)
+        if len(letters) < 5 and " " not in city or not re.match(r"[\u2014\u2013]|--",
+                                                                 para[m.end("city"):].lstrip()):
+            return para
+    return para[m.end():]
+
+
+def _lines(block: str) -> list[str]:
+    """The lines of one blank-line-separated block that stand on their own.
+
+    Extractors write one block (a headline, a date, a photo credit, a paragraph) per line, so a
+    line is a paragraph of its own: a line without sentence punctuation never glues to the
+    next sentence.  A line break inside a sentence (next line in lower case) is re-joined, and
+    hard-wrapped prose (three or more lines of similar width, most ending mid-sentence) stays
+    one paragraph."""
+    lines = [ln.strip() for ln in block.split("\n")]
+    lines = [ln for ln in lines if ln]
+    if len(lines) <= 1:
+        return lines
+    inner = lines[:-1]
+    open_ends = sum(1 for ln in inner if not _ENDS_SENTENCE.search(ln))
+    widths = [len(ln) for ln in inner]
+    if len(lines) >= 3 and open_ends * 2 > len(inner) and max(widths) <= 100 \
+            and min(widths) >= 0.6 * max(widths):
+        return [" ".join(lines)]
+    out: list[str] = []
+    for ln in lines:
+        if out and _continues(out[-1], ln):
+            out[-1] = f"{out[-1]} {ln}"
+        else:
+            out.append(ln)
+    return out
+
+
 def _paragraphs(text: str) -> list[str]:
-    """Paragraphs, re-joining a paragraph break that falls mid-sentence (extractor debris)."""
-    paras = [re.sub(r"\s+", " ", p).strip() for p in re.split(r"\n\s*\n", text)]
+    """Paragraphs, re-joining a paragraph break that falls mid-sentence (extractor debris) and a
+    quotation that runs on into the next paragraph (which reopens it: “… / “… ,” she said)."""
+    paras = [re.sub(r"\s+", " ", ln).strip()
+             for block in re.split(r"\n\s*\n", text) for ln in _lines(block)]
     out: list[str] = []
     for p in paras:
         if not p:
             continue
-        if out and re.match(r"^[\"“‘]?[a-z]", p) and not re.search(r"[.!?:\"”]$", out[-1]):
+        if out and _continues(out[-1], p):
             out[-1] = f"{out[-1]} {p}"
+        elif out and p[0] in "“\"" and quote_depth(out[-1]) > 0 \
+                and re.search(r"[.!?,]$", out[-1]) and quote_depth(p) == 0:
+            out[-1] = f"{out[-1]} {p[1:]}"  # the opening mark only says the quotation goes on
         else:
-            out.append(p)
+            out.append(strip_dateline(p))
     return out
 
 

@@ -498,6 +498,11 @@ def _template(name: str | None, reader: _Reader, loc: Loc, problems: list[Proble
     if not path.is_file():
         problems.append(Problem(reader.path, reader.line_of(loc), f"template file {name!r} not found (looked at {path})"))
         return None
+    from alerts.render import template_problems  # the alert layer owns what a valid template is
+
+    purpose = "notice" if loc[:1] == ("ops",) else "alert"
+    for line, message in template_problems(path, purpose):  # syntax, and rendering a sample
+        problems.append(Problem(path, line, f"{message} (template of {reader.path.name}:{reader.line_of(loc)})"))
     return path
 
 

@@ -5,7 +5,8 @@ evidence, the stance change, the alert and its deliveries commit together or not
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import json
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,10 +14,10 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from monitor.decide import to_alert, verdicts
+from monitor.decide import before_since, is_stale, to_alert, verdicts
 from monitor.match import Finding, Stance
-from storage.models import Alert, Article, Delivery, DeliveryAttempt, Evidence, PartyStance
-from storage.records import ClaimRouting, PendingDelivery
+from storage.models import Alert, Article, Delivery, DeliveryAttempt, Evidence, PartyStance, UTCDateTime
+from storage.records import ClaimRouting, PendingDelivery, StandingEntry
 
 
 class StanceConflict(Exception):
@@ -49,6 +50,7 @@ async def record_findings(
             "party_kind": f.party_kind,
             "quote": f.quote,
             "cue": f.cue,
+            "context": f.context,
             "created_at": now,
         }
         for f in findings
@@ -58,16 +60,25 @@ async def record_findings(
     )
     evidence_ids = {id(f): eid for f, eid in zip(findings, result.scalars().all(), strict=True)}
 
-    found = [v for v in verdicts(findings) if v.claim_id in claims]
+    published, seen = (await s.execute(
+        select(Article.published_at, Article.fetched_at).where(Article.id == article_id)
+    )).one()
+    found = [v for v in verdicts(findings)
+             if v.claim_id in claims and not before_since(published, claims[v.claim_id].since)]
     if not found:
         return []
     pairs = {(v.claim_id, v.party) for v in found}
     held = await s.execute(
-        select(PartyStance.claim_id, PartyStance.party, PartyStance.stance)
+        select(PartyStance.claim_id, PartyStance.party, PartyStance.stance,
+               func.coalesce(Article.published_at, Article.fetched_at, type_=UTCDateTime))
+        .join(Evidence, PartyStance.evidence_id == Evidence.id)
+        .join(Article, Evidence.article_id == Article.id)
         .where(or_(*(and_(PartyStance.claim_id == c, PartyStance.party == p) for c, p in pairs)))
-        .with_for_update()  # PostgreSQL: serialise replicas deciding on the same party
+        .with_for_update(of=PartyStance)  # PostgreSQL: serialise replicas deciding on the same party
     )
-    current = {(c, p): Stance(st) for c, p, st in held.all()}
+    held_rows = held.all()
+    current = {(c, p): Stance(st) for c, p, st, _ in held_rows}
+    held_since = {(c, p): at for c, p, _, at in held_rows}
 
     alert_ids: list[int] = []
     for v in to_alert(current, found):
@@ -105,6 +116,10 @@ async def record_findings(
                 claim_id=v.claim_id, party=v.party, stance=str(v.stance),
                 statement=routing.statement, evidence_id=evidence_id,
                 generation=(last or 0) + 1, created_at=now,
+                previous_stance=str(before) if before else None,
+                previous_since=held_since.get((v.claim_id, v.party)),
+                stale=is_stale(published, seen, routing.stale_after_seconds),
+                standing=_dump_standing(await standing(s, v.claim_id)),
             )
             .returning(Alert.id)
         )
@@ -112,6 +127,41 @@ async def record_findings(
         await insert_deliveries(s, alert_id, routing, now)
         alert_ids.append(alert_id)
     return alert_ids
+
+
+async def standing(s: AsyncSession, claim_id: str) -> list[StandingEntry]:
+    """Every party's current decisive stance on a claim, each with the outlet and date of its
+    latest statement of that stance (one query; the latest is picked here)."""
+    rows = await s.execute(
+        select(PartyStance.party, PartyStance.stance, Article.outlet,
+               func.coalesce(Article.published_at, Article.fetched_at, type_=UTCDateTime), Article.url, Evidence.id)
+        .join(Evidence, and_(Evidence.claim_id == PartyStance.claim_id, Evidence.party == PartyStance.party,
+                             Evidence.stance == PartyStance.stance))
+        .join(Article, Evidence.article_id == Article.id)
+        .where(PartyStance.claim_id == claim_id)
+    )
+    latest: dict[str, tuple[tuple[datetime, int], StandingEntry]] = {}
+    for party, stance, outlet, at, url, evidence_id in rows.all():
+        key = (at, evidence_id)
+        if party not in latest or key > latest[party][0]:
+            latest[party] = (key, StandingEntry(party, stance, outlet, at, url))
+    entries = [entry for _, entry in latest.values()]
+    return sorted(entries, key=lambda e: (e.stance != "confirms", e.at or datetime.min, e.party))
+
+
+def _dump_standing(entries: Sequence[StandingEntry]) -> str:
+    return json.dumps([{"party": e.party, "stance": e.stance, "outlet": e.outlet,
+                        "at": e.at.isoformat() if e.at else None, "url": e.url} for e in entries])
+
+
+def _load_standing(text: str | None) -> tuple[StandingEntry, ...]:
+    try:
+        items = json.loads(text or "[]")
+        return tuple(StandingEntry(i["party"], i["stance"], i["outlet"],
+                                   datetime.fromisoformat(i["at"]) if i.get("at") else None, i.get("url", ""))
+                     for i in items)
+    except (ValueError, KeyError, TypeError):  # a snapshot is informative, never fatal
+        return ()
 
 
 async def insert_deliveries(
@@ -135,7 +185,8 @@ async def insert_deliveries(
 
 
 async def lease_deliveries(
-    s: AsyncSession, now: datetime, limit: int, lease_seconds: float, due_by: datetime | None = None
+    s: AsyncSession, now: datetime, limit: int, lease_seconds: float, due_by: datetime | None = None,
+    *, only: Callable[[Any], Any] | None = None,
 ) -> list[PendingDelivery]:
     """Take up to `limit` due deliveries for `lease_seconds`; a leased one is skipped by others.
 
@@ -146,8 +197,11 @@ async def lease_deliveries(
     def due(t: Any) -> Any:
         return and_(
             t.status == "pending",
+            t.alert_id.is_not(None),  # ops notices have their own deliverer (storage/incidents.py)
             t.next_attempt_at <= (due_by or now),
             or_(t.leased_until.is_(None), t.leased_until < now),
+            or_(t.hold_until.is_(None), t.hold_until <= now),  # a digest's time is never brought forward
+            *((only(t),) if only is not None else ()),  # e.g. one target's held deliveries (storage/holding.py)
         )
 
     d = aliased(Delivery, name="due")
@@ -182,7 +236,10 @@ async def lease_deliveries(
             target_label=dl.target_label, attempts=dl.attempts, claim_id=al.claim_id,
             statement=al.statement, party=al.party, stance=al.stance, quote=ev.quote,
             cue=ev.cue, outlet=ar.outlet, article_title=ar.title, article_url=ar.url,
-            published_at=ar.published_at, alerted_at=al.created_at,
+            published_at=ar.published_at, alerted_at=al.created_at, context=ev.context,
+            seen_at=ar.fetched_at, generation=al.generation, previous_stance=al.previous_stance,
+            previous_since=al.previous_since, stale=al.stale, standing=_load_standing(al.standing),
+            hold=dl.hold, hold_until=dl.hold_until,
         )
         for dl, al, ev, ar in rows.all()
     ]

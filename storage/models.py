@@ -203,10 +203,11 @@ class Delivery(Base):
         UniqueConstraint("alert_id", "channel", "target_index"),
         CheckConstraint(f"status IN {DELIVERY_STATUSES!r}", name="status"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
+        Index("ix_deliveries_target", "channel", "target_index", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"))
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))  # None: an ops notice
     channel: Mapped[str]
     target_index: Mapped[int]
     target_label: Mapped[str]
@@ -216,6 +217,44 @@ class Delivery(Base):
     leased_until: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None]
+    # A digest or fold channel holds the delivery until its message goes out (alerts/timing.py);
+    # `hold_until` is never brought forward, not even by `run --once`.
+    hold: Mapped[str | None]  # None: sent on its own | "digest" | "fold": one message per target
+    hold_until: Mapped[datetime | None]
+    batch_id: Mapped[int | None]  # sent in one message with others: that message's first delivery
+    notice_id: Mapped[int | None] = mapped_column(ForeignKey("notices.id"), index=True)  # ops notice
+
+
+class Incident(Base):
+    """Something wrong with claimwatch itself (monitor/ops.py): open until it recovers.
+
+    `open_key` is "kind:subject" while open and NULL once closed, so one (kind, subject) has at
+    most one open incident, also with replicas deciding at the same time.
+    """
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str]  # source_failing | delivery_failed | channel_failing | watchlist_rejected
+    subject: Mapped[str]  # a source name, a channel (or channel and target label), "watchlist"
+    open_key: Mapped[str | None] = mapped_column(unique=True)
+    opened_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+    detail: Mapped[str]
+
+
+class Notice(Base):
+    """One ops message (an incident opened or recovered), sent through the outbox like an alert."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id"), index=True)
+    event: Mapped[str]  # opened | recovered
+    severity: Mapped[str]  # warning | failure | success
+    title: Mapped[str]
+    body: Mapped[str]
+    created_at: Mapped[datetime]
 
 
 class DeliveryAttempt(Base):
@@ -223,7 +262,7 @@ class DeliveryAttempt(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id"), index=True)
-    at: Mapped[datetime]
+    at: Mapped[datetime] = mapped_column(index=True)  # the ops checks read the last hours
     ok: Mapped[bool] = mapped_column(Boolean)
     error: Mapped[str | None]
     duration_ms: Mapped[int]

@@ -111,6 +111,8 @@ class PendingDelivery:
     previous_since: datetime | None = None  # since when it held it
     stale: bool = False  # published more than the claim's stale_after before it was seen
     standing: tuple[StandingEntry, ...] = ()  # every party's stance right after this alert
+    hold: str | None = None  # "digest" | "fold": waits for its channel's grouped message
+    hold_until: datetime | None = None  # when that message goes out
 
 
 @dataclass(frozen=True)
@@ -165,10 +167,10 @@ class AlertRecord:
 
 @dataclass(frozen=True)
 class DeliveryRecord:
-    """The state of one alert's delivery to one target, for status views and tests."""
+    """The state of one alert's (or ops notice's) delivery to one target, for status views and tests."""
 
     id: int
-    alert_id: int
+    alert_id: int | None  # None for an ops notice (`notice_id`)
     channel: str
     target_index: int
     target_label: str
@@ -177,6 +179,10 @@ class DeliveryRecord:
     next_attempt_at: datetime
     sent_at: datetime | None
     last_error: str | None
+    hold: str | None = None  # "digest" | "fold" while held for a grouped message
+    hold_until: datetime | None = None
+    batch_id: int | None = None  # sent in one message with others: its first delivery's id
+    notice_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -189,3 +195,31 @@ class AttemptRecord:
     ok: bool
     error: str | None
     duration_ms: int
+
+
+@dataclass(frozen=True)
+class PendingNotice:
+    """One ops notice (an incident opened or recovered) to one ops target, ready to send."""
+
+    id: int  # the delivery's id
+    notice_id: int
+    target_index: int
+    target_label: str
+    attempts: int
+    event: str  # "opened" | "recovered"
+    severity: str  # "warning" | "failure" | "success"
+    title: str
+    body: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class IncidentRecord:
+    """Something wrong with claimwatch itself, open (closed_at None) or recovered."""
+
+    id: int
+    kind: str
+    subject: str
+    opened_at: datetime
+    closed_at: datetime | None
+    detail: str

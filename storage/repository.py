@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from monitor.match import Finding, Stance
-from storage import alerting
+from storage import alerting, holding, incidents
+from storage.incidents import ChannelHealth, SourceHealth, TargetHealth
 from storage.db import open_engine
 from storage.models import (
     Alert,
@@ -37,9 +38,12 @@ from storage.records import (
     ClaimRouting,
     DeliveryRecord,
     EvidenceRecord,
+    IncidentRecord,
     PendingDelivery,
+    PendingNotice,
     SourceSpec,
     SourceState,
+    Target,
 )
 
 if TYPE_CHECKING:
@@ -383,6 +387,81 @@ class Repository:
 
         await self._transaction(work)
 
+    # -- held deliveries: digests, folds, the per-hour limit (storage/holding.py) ---------
+
+    async def lease_held(
+        self, channel: str, target_index: int, now: datetime, lease_seconds: float
+    ) -> list[PendingDelivery]:
+        """Lease every held delivery of one target whose message is due, to send as one."""
+        return await self._transaction(
+            lambda s: holding.lease_held(s, channel, target_index, now, lease_seconds)
+        )
+
+    async def hold_deliveries(self, delivery_ids: Sequence[int], kind: str, until: datetime) -> None:
+        """Hold leased deliveries for the grouped `kind` ("digest" | "fold") message at `until`."""
+        await self._transaction(lambda s: holding.hold(s, delivery_ids, kind, until))
+
+    async def target_rate(
+        self, channel: str, target_index: int, since: datetime
+    ) -> tuple[int, datetime | None]:
+        """(messages sent to the target since `since`, when its waiting fold goes out or None)."""
+        async with self._sessions() as s:
+            return await holding.target_rate(s, channel, target_index, since)
+
+    async def record_group_attempt(
+        self,
+        delivery_ids: Sequence[int],
+        *,
+        now: datetime,
+        ok: bool,
+        error: str | None,
+        duration_ms: int,
+        next_attempt_at: datetime | None,
+    ) -> None:
+        """One message carried these deliveries: record an attempt for each, in one transaction."""
+        await self._transaction(
+            lambda s: holding.record_group_attempt(
+                s, delivery_ids, now=now, ok=ok, error=error, duration_ms=duration_ms,
+                next_attempt_at=next_attempt_at,
+            )
+        )
+
+    # -- incidents and ops notices (storage/incidents.py) ---------------------------------
+
+    async def open_incident(self, kind: str, subject: str, text: incidents.NoticeText,
+                            targets: Sequence[Target], now: datetime) -> bool:
+        """Open an incident with its notice to every ops target, unless it is open; True if opened."""
+        return await self._transaction(
+            lambda s: incidents.open_incident(s, kind, subject, text, targets, now))
+
+    async def close_incident(self, kind: str, subject: str, text: incidents.NoticeText,
+                             targets: Sequence[Target], now: datetime) -> bool:
+        """Close an open incident with its recovery notice; True if this call closed it."""
+        return await self._transaction(
+            lambda s: incidents.close_incident(s, kind, subject, text, targets, now))
+
+    async def incidents(self, *, open_only: bool = False) -> list[IncidentRecord]:
+        async with self._sessions() as s:
+            return await incidents.incidents(s, open_only=open_only)
+
+    async def lease_notices(self, now: datetime, limit: int, lease_seconds: float,
+                            due_by: datetime | None = None) -> list[PendingNotice]:
+        """Take up to `limit` due ops notice deliveries for `lease_seconds`."""
+        return await self._transaction(
+            lambda s: incidents.lease_notices(s, now, limit, lease_seconds, due_by))
+
+    async def source_health(self) -> list[SourceHealth]:
+        async with self._sessions() as s:
+            return await incidents.source_health(s)
+
+    async def target_health(self, exclude_channel: str) -> list[TargetHealth]:
+        async with self._sessions() as s:
+            return await incidents.target_health(s, exclude_channel)
+
+    async def channel_health(self, since: datetime, exclude_channel: str) -> list[ChannelHealth]:
+        async with self._sessions() as s:
+            return await incidents.channel_health(s, since, exclude_channel)
+
     # -- listings for the CLI and tests ---------------------------------------------------
 
     async def delivery_counts(self) -> dict[str, int]:
@@ -446,7 +525,8 @@ class Repository:
                     id=d.id, alert_id=d.alert_id, channel=d.channel,
                     target_index=d.target_index, target_label=d.target_label,
                     status=d.status, attempts=d.attempts, next_attempt_at=d.next_attempt_at,
-                    sent_at=d.sent_at, last_error=d.last_error,
+                    sent_at=d.sent_at, last_error=d.last_error, hold=d.hold,
+                    hold_until=d.hold_until, batch_id=d.batch_id, notice_id=d.notice_id,
                 )
                 for d in (await s.scalars(q)).all()
             ]

@@ -224,3 +224,35 @@ class SmtpReceiver:
         tb: TracebackType | None,
     ) -> None:
         await asyncio.to_thread(self.stop)
+
+
+class WebhookReceiver(JsonReceiver):
+    """A chat service's webhook endpoint (Slack, Discord, Mattermost) on 127.0.0.1.
+
+    Records every JSON body with its path (``paths``) and answers the way the service does:
+    Slack webhooks answer the text ``ok``, the others 200 with JSON. Point apprise's plugin at
+    it with ``monkeypatch.setattr(NotifySlack, "webhook_url", receiver.base + "/services")``
+    (Discord: ``NotifyDiscord.notify_url``); Mattermost takes a host in its URL
+    (``mmost://127.0.0.1:PORT/token``).
+    """
+
+    def __init__(self, reply: str = "ok", port: int | None = None) -> None:
+        super().__init__(path="/", port=port)
+        self.reply = reply
+        self.paths: list[str] = []
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        if self.mode != "up":
+            return await super()._handle(request)
+        self.hits += 1
+        body = await request.read()
+        self.received.append(json.loads(body or b"null"))
+        self.headers.append(dict(request.headers))
+        self.paths.append(request.path)
+        if self.reply == "ok":
+            return web.Response(text="ok")
+        return web.json_response({"ok": True})

@@ -500,4 +500,5 @@ async def test_match_json_explains_each_finding_with_party_stance_quote_and_cue(
     for f in report["findings"]:
         assert f["claim_id"] == "musk-putin-talks" and f["quote"] and f["cue"], f
     kremlin = next(f for f in report["findings"] if f["party"] == "Kremlin")
-    assert kremlin["cue"] in kremlin["quote"] and "untrue" in kremlin["quote"]
+    assert kremlin["quote"] == "“It’s all untrue.”", kremlin  # the Kremlin's own words…
+    assert kremlin["cue"] in kremlin["context"], kremlin  # …and the sentence that reports them

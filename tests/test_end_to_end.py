@@ -54,12 +54,45 @@ async def test_a_feed_of_the_seed_articles_alerts_each_party_exactly_once(tmp_pa
             kremlin = next(m for m in slack.received if m["title"].startswith("Kremlin"))
             assert f"{news.base}/news/2024/10/25/" in kremlin["message"]
             assert "2024-10-25" in kremlin["message"]
+            each_alert_quotes_the_partys_own_words_and_the_claims_standing(slack.received)
 
             code, log = await claimwatch(*args, env=desk_env(slack, smtp))
             assert code == 0, log
             assert len(slack.received) == 4 and len(smtp.messages) == 4, "a second run must deliver nothing"
             assert news.hits["/feed.xml"] == 2
             assert all(n == 1 for path, n in news.hits.items() if path.startswith("/news/")), news.hits
+
+
+OWN_WORDS = {  # the seeds served as HTML pages: each party's own words, one clean passage
+    "Elon Musk": "“I have spoken to Putin only once and that was about 18 months ago. The subject matter was space.”",
+    "Ian Bremmer": "“elon musk told me he had spoken with putin and the kremlin directly about ukraine. "
+                   "he also told me what the kremlin’s red lines were.”",
+    "The Wall Street Journal": "U.S. billionaire Elon Musk held secret talks with Russian President Vladimir Putin "
+                               "throughout the war in Ukraine",
+    "Kremlin": "“It’s all untrue.”",
+}
+
+
+def each_alert_quotes_the_partys_own_words_and_the_claims_standing(received: list[dict[str, str]]) -> None:
+    """What the desk reads: the party's words first (no headline, dateline or photo credit glued
+    on), whether the party is new, and who confirms and who denies so far, in publication order."""
+    by_party = {m["title"].split(" confirms: ")[0].split(" denies: ")[0]: m["message"] for m in received}
+    for party, words in OWN_WORDS.items():
+        body = by_party[party]
+        lines = body.splitlines()
+        quote = next(line for line in lines if not line.startswith("OLD STORY"))
+        assert quote.startswith(words), body
+        assert quote.count("“") == quote.count("”"), f"balanced quotation marks: {quote}"
+        for debris in ("October 25, 2024", "kremlin.ru", "Air Force", "– WSJ U.S."):
+            assert debris not in quote, body
+        assert f"New: first time {party} takes a stance on this claim." in body, body
+        assert body.startswith("OLD STORY"), "the seeds are years old when claimwatch sees them"
+    assert "Confirmed so far by: Ian Bremmer (Local Wire, 2022-10-11); The Wall Street Journal (Local Wire, 2024-10-25)" \
+        in by_party["Kremlin"]
+    assert "Denied so far by: Elon Musk (Local Wire, 2022-10-11); Kremlin (Local Wire, 2024-10-25)" in by_party["Kremlin"]
+    assert "Confirmed so far by" not in by_party["Elon Musk"], "the first alert stands alone"
+    assert "Denied so far by: Elon Musk (Local Wire, 2022-10-11)" in by_party["Elon Musk"]
+    assert "decided by" not in "".join(by_party.values()) and "musk-putin-talks" not in "".join(by_party.values())
 
 
 async def test_each_seed_article_records_its_own_stance_on_the_claim_with_a_sentence_as_evidence(
