@@ -6,12 +6,15 @@ record every attempt, retry with capped exponential backoff, and give up for goo
 configuration errors or after ``max_attempts``. A delivery is only sent while we hold its
 lease and is marked sent right after apprise accepts it, so a second run never resends it.
 
-Secrets live only in the watchlist (URLs are addressed by channel and position) and never
-reach a log line or a recorded error: everything names a target by ``privacy_label``.
+Secrets live only in the watchlist and never reach a log line, the database or a recorded
+error: a delivery is addressed by its channel and ``target_key`` (a hash of the target's URL,
+so reordering a channel's list cannot send it elsewhere) and everything names a target by
+``privacy_label`` (apprise's privacy form, with what apprise leaves visible masked too).
 """
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import random
 import re
@@ -21,20 +24,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
 import apprise
 
 from alerts import render
-from storage.records import PendingDelivery
+from storage.records import ConfiguredTarget, PendingDelivery, Target, removed_reason
 
 if TYPE_CHECKING:
     from monitor.watchlist import ChannelOptions
 
 log = logging.getLogger("claimwatch.alerts")
 
-__all__ = ["DeliveryReport", "DeliverySettings", "Outbox", "backoff", "deliver_due",
-           "privacy_label", "target_error"]
+__all__ = ["DeliveryReport", "DeliverySettings", "Outbox", "backoff", "channel_targets", "configured_targets",
+           "deliver_due", "privacy_label", "removed_reason", "resolve", "target_error", "target_key"]
 
 
 class Outbox(Protocol):
@@ -220,13 +223,92 @@ def privacy_label(url: str) -> str:
     return _label(_instantiate(url.strip()) if url.strip() else None, url)
 
 
+def apprise_label(url: str) -> str:
+    """The privacy form as claimwatch before target keys stored it (apprise's alone): only to
+    recognise the rows of such deliveries (storage/alerting.py `reconcile_targets`)."""
+    plugin = _instantiate(url.strip()) if url.strip() else None
+    if plugin is None:
+        return _unparseable(url) if url.strip() else "(empty URL)"
+    try:
+        return _short(str(plugin.url(privacy=True)))
+    except Exception:
+        return _unparseable(url)
+
+
+def target_key(url: str) -> str:
+    """The stable identity of a target: a truncated sha256 of its normalised URL (trimmed,
+    scheme lowercased). Stored with each delivery instead of the URL or its position."""
+    text = url.strip()
+    scheme, sep, rest = text.partition("://")
+    normal = f"{scheme.lower()}{sep}{rest}" if sep else text
+    return hashlib.sha256(b"claimwatch target\0" + normal.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+
+
+# Apprise's generic webhooks print their path, `?+Header=`, `?-param=` and `?:field=` as given.
+_WEBHOOKS = frozenset({"json", "jsons", "xml", "xmls", "form", "forms"})
+_SECRET_NAME = re.compile(r"(key|token|secret|sig|signature|auth|pass|password|passwd|pwd|bearer|"
+                          r"session|cookie|credential)", re.IGNORECASE)
+_MASKED = "****"
+
+
+def _mask_word(word: str) -> str:
+    return f"{word[0]}...{word[-1]}" if len(word) >= 8 else _MASKED
+
+
+def _mask_label(label: str) -> str:
+    """Mask what apprise's privacy form leaves visible: a webhook's path, and any header,
+    extra parameter, payload field or secret-named parameter's value."""
+    try:
+        parts = urlsplit(label)
+    except ValueError:
+        return _unparseable(label)
+    scheme = parts.scheme.lower()
+    path = parts.path
+    if scheme in _WEBHOOKS and path.strip("/"):
+        path = "/".join(_mask_word(seg) if seg else seg for seg in path.split("/"))
+    query = []
+    for item in parts.query.split("&") if parts.query else ():
+        name, sep, value = item.partition("=")
+        bare = unquote(name)
+        if sep and value and (bare[:1] in "+-:" or _SECRET_NAME.search(bare)):
+            value = _MASKED
+        elif not sep and scheme in _WEBHOOKS:
+            name = _MASKED
+        query.append(f"{name}{sep}{value}")
+    out = f"{parts.scheme}://{parts.netloc}{path}"
+    if query:
+        out += "?" + "&".join(query)
+    return out + ("#" + _MASKED if parts.fragment else "")
+
+
+def channel_targets(channel: str, urls: Sequence[str]) -> tuple[Target, ...]:
+    """A channel's switched-on targets, each with its key and label; a URL listed twice is one
+    target (one delivery per alert)."""
+    out: dict[str, Target] = {}
+    for url in urls:
+        if url.strip():
+            key = target_key(url)
+            out.setdefault(key, Target(channel, key, privacy_label(url)))
+    return tuple(out.values())
+
+
+def configured_targets(channels: Mapping[str, Sequence[str]]) -> list[ConfiguredTarget]:
+    """Every switched-on target of every channel, for storage's `reconcile_targets`."""
+    out = []
+    for channel, urls in channels.items():
+        for i, url in enumerate(urls):
+            if url.strip():
+                out.append(ConfiguredTarget(channel, target_key(url), privacy_label(url), i, apprise_label(url)))
+    return out
+
+
 def _label(plugin: Any | None, url: str) -> str:
     if not url.strip():
         return "(empty URL)"
     if plugin is None:
         return _unparseable(url)
     try:
-        label = _short(str(plugin.url(privacy=True)))
+        label = _mask_label(_short(str(plugin.url(privacy=True))))
     except Exception:
         return _unparseable(url)
     _secrets.learn(url.strip(), label)
@@ -346,11 +428,19 @@ async def _send(plugin: Any, message: render.Message, settings: DeliverySettings
             close()
 
 
-def _resolve(d: PendingDelivery, channels: Mapping[str, Sequence[str]]) -> str | None:
-    urls = channels.get(d.channel)
-    if urls is None or not 0 <= d.target_index < len(urls):
+def resolve(channel: str, key: str | None, channels: Mapping[str, Sequence[str]]) -> str | None:
+    """The URL of the channel's target with this key, None if the channel no longer has it
+    (removed, edited or switched off). Never by position: reordering cannot misroute."""
+    if key is None:
         return None
-    return urls[d.target_index].strip()
+    for url in channels.get(channel, ()):
+        if url.strip() and target_key(url) == key:
+            return url.strip()
+    return None
+
+
+def _resolve(d: PendingDelivery, channels: Mapping[str, Sequence[str]]) -> str | None:
+    return resolve(d.channel, d.target_key, channels)
 
 
 class _Run:
@@ -407,8 +497,7 @@ class _Run:
         started = time.monotonic()
         if url is None:
             label = d.target_label
-            outcome = _Outcome("config", f"channel {d.channel!r} has no target #{d.target_index} "
-                                         "in the watchlist any more")
+            outcome = _Outcome("config", removed_reason(d.channel, self.channels, d.target_key))
         else:
             plugin = _instantiate(url) if url and "${" not in url else None
             label = _label(plugin, url)
@@ -475,9 +564,9 @@ async def deliver_due(
         if not fresh:
             break
         seen.update(d.id for d in fresh)
-        by_target: dict[tuple[str, int], list[PendingDelivery]] = {}
+        by_target: dict[tuple[str, str | int], list[PendingDelivery]] = {}
         for d in fresh:
-            by_target.setdefault((d.channel, d.target_index), []).append(d)
+            by_target.setdefault((d.channel, d.target_key if d.target_key is not None else -d.id), []).append(d)
         # gather, not a TaskGroup: one target's storage error must not cancel another's
         # send halfway (it would go out unrecorded and be sent again after the lease).
         results = await asyncio.gather(

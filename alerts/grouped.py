@@ -29,6 +29,7 @@ from alerts.deliver import (
     _resolve,
     _send,
     backoff,
+    removed_reason,
     target_error,
 )
 from alerts.timing import HOUR, digest_due, digest_period, fold_due, over_limit
@@ -45,13 +46,13 @@ class HoldingOutbox(Outbox, Protocol):
     """The outbox of storage/holding.py (implemented by storage's Repository)."""
 
     async def lease_held(
-        self, channel: str, target_index: int, now: datetime, lease_seconds: float
+        self, channel: str, target_key: str, now: datetime, lease_seconds: float
     ) -> list[PendingDelivery]: ...
 
     async def hold_deliveries(self, delivery_ids: Sequence[int], kind: str, until: datetime) -> None: ...
 
     async def target_rate(
-        self, channel: str, target_index: int, since: datetime
+        self, channel: str, target_key: str, since: datetime
     ) -> tuple[int, datetime | None]: ...
 
     async def record_group_attempt(
@@ -97,8 +98,8 @@ async def serve(run: _Run, deliveries: list[PendingDelivery], options: ChannelOp
         if i and time.monotonic() + run.settings.timeout_seconds > run.lease_ends:
             await run.defer(fresh[i:], None)  # as in _Run.target: never outlive our lease
             return
-        if limit is not None:
-            sent, fold_at = await outbox.target_rate(d.channel, d.target_index, now - HOUR)
+        if limit is not None and d.target_key is not None:
+            sent, fold_at = await outbox.target_rate(d.channel, d.target_key, now - HOUR)
             if fold_at is not None or over_limit(sent, limit):
                 assert options is not None
                 at = max(fold_due(now, options.fold_every_seconds, fold_at), now)
@@ -143,7 +144,8 @@ async def send_group(run: _Run, leased: list[PendingDelivery], options: ChannelO
     """Take every other due held delivery of the target too, and send them all as one message."""
     outbox: HoldingOutbox = run.outbox  # type: ignore[assignment]
     first = leased[0]
-    more = await outbox.lease_held(first.channel, first.target_index, run.now(), run.settings.lease_seconds)
+    more = (await outbox.lease_held(first.channel, first.target_key, run.now(), run.settings.lease_seconds)
+            if first.target_key is not None else [])
     by_id = {d.id: d for d in [*leased, *more]}
     items = sorted(by_id.values(), key=lambda d: (d.alerted_at, d.id))
     ids = [d.id for d in items]
@@ -151,8 +153,7 @@ async def send_group(run: _Run, leased: list[PendingDelivery], options: ChannelO
     started = time.monotonic()
     if url is None:
         label = first.target_label
-        outcome = _Outcome("config", f"channel {first.channel!r} has no target #{first.target_index} "
-                                     "in the watchlist any more")
+        outcome = _Outcome("config", removed_reason(first.channel, run.channels, first.target_key))
     else:
         plugin = _instantiate(url) if url and "${" not in url else None
         label = _label(plugin, url)

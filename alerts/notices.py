@@ -27,8 +27,11 @@ from alerts.deliver import (
     _quiet_apprise,
     _send,
     backoff,
+    removed_reason,
+    resolve,
     target_error,
 )
+from monitor.watchlist import OPS_CHANNEL
 from storage.records import PendingNotice
 
 log = logging.getLogger("claimwatch.alerts.ops")
@@ -77,11 +80,11 @@ async def deliver_notices(
 
 async def _one(outbox: NoticeOutbox, n: PendingNotice, urls: Sequence[str], settings: DeliverySettings,
                now: Callable[[], datetime], rng: Callable[[], float], report: DeliveryReport) -> None:
-    url = urls[n.target_index].strip() if 0 <= n.target_index < len(urls) else None
+    url = resolve(OPS_CHANNEL, n.target_key, {OPS_CHANNEL: urls})
     started = time.monotonic()
     if url is None:
         label = n.target_label
-        outcome = _Outcome("config", f"the ops channel has no target #{n.target_index} in the watchlist any more")
+        outcome = _Outcome("config", removed_reason(OPS_CHANNEL, {OPS_CHANNEL: urls}, n.target_key))
     else:
         plugin = _instantiate(url) if url and "${" not in url else None
         label = _label(plugin, url)

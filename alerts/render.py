@@ -373,7 +373,7 @@ def _notice_message(title: str, body: str, url: str, severity: str, template: Pa
 # --- checking a channel's own template -----------------------------------------------------------
 
 _SAMPLE = PendingDelivery(
-    id=1, alert_id=1, channel="sample", target_index=0, target_label="sample", attempts=0,
+    id=1, alert_id=1, channel="sample", target_key="sample", target_label="sample", attempts=0,
     claim_id="sample-claim", statement="Elon Musk has held private talks with Vladimir Putin",
     party="Kremlin", stance="denies", quote="“It's all untrue,” Peskov said.", cue="denied",
     outlet="The Moscow Times", article_title="Kremlin denies Musk-Putin talks",

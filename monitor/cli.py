@@ -66,7 +66,12 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    for chatty in ("apscheduler", "alembic"):
+    from monitor.redact import RedactingFormatter
+
+    for handler in logging.getLogger().handlers:  # no URL secret reaches the process log
+        handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    # aiosqlite logs every statement with its parameters at DEBUG: source URLs and their keys too
+    for chatty in ("apscheduler", "alembic", "aiosqlite"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
     settings = Settings.from_env(watchlists=getattr(args, "watchlists", None), db_url=getattr(args, "db", None))
     if args.command == "run":
@@ -94,7 +99,7 @@ async def _run(settings: Settings, once: bool) -> int:
 
 
 def check(directory: Path) -> int:
-    from monitor.watchlist import WatchlistError, load_watchlists
+    from monitor.watchlist import WatchlistError, load_watchlists, reload_problems
 
     try:
         wl = load_watchlists(directory)
@@ -105,6 +110,8 @@ def check(directory: Path) -> int:
         return 1
     print(f"ok: {len(wl.files)} file(s), {len(wl.sources)} source(s), {len(wl.entities)} entit(y/ies), "
           f"{len(wl.claims)} claim(s), {len(wl.channels)} channel(s)")
+    for problem in reload_problems(wl, directory):  # a running daemon would refuse this reload
+        print(f"warning: {problem}", file=sys.stderr)
     return 0
 
 
@@ -181,12 +188,17 @@ async def _read_article(item: str, settings: Settings) -> tuple[str, str, str | 
 
 
 async def status(settings: Settings) -> int:
-    """What ops ask first: is every source healthy, and is anything stuck in the outbox?"""
+    """What ops ask first: is every source healthy, and is anything stuck in the outbox?
+    Source URLs and errors are shown without credentials or query values (monitor/redact.py)."""
+    from monitor.daemon import OVERDUE_AFTER_SECONDS
+    from monitor.redact import redact, safe_url
     from storage.repository import Repository
 
     repo = await Repository.open(settings.db_url)
     try:
         sources = await repo.source_states()
+        now = datetime.now(UTC)
+        outlook = await repo.schedule_outlook(now, OVERDUE_AFTER_SECONDS)
         counts = await repo.delivery_counts()
         incidents = await repo.incidents(open_only=True)
     finally:
@@ -197,14 +209,23 @@ async def status(settings: Settings) -> int:
             state = "disabled (no longer in the watchlist)"
         elif s.last_error:
             failing += 1
-            state = f"FAILING x{s.error_count} [{s.last_error_kind}] {s.last_error}"
+            state = f"FAILING x{s.error_count} [{s.last_error_kind}] {redact(s.last_error)}"
         else:
             state = f"ok, last success {_when(s.last_success_at)}"
-        print(f"{s.name} <{s.url}>: {state}; next poll {_when(s.next_due_at)}")
+        print(f"{s.name} <{safe_url(s.url)}>: {state}; next poll {_when(s.next_due_at)}")
+    if outlook.overdue and outlook.oldest_due_at is not None:  # a backlog: polls run behind
+        late = (now - outlook.oldest_due_at).total_seconds()
+        print(f"overdue: {outlook.overdue} source(s) more than {OVERDUE_AFTER_SECONDS:g}s past due, "
+              f"the oldest due {_when(outlook.oldest_due_at)} ({late:.0f}s ago)")
+    else:
+        print(f"overdue: none (no source more than {OVERDUE_AFTER_SECONDS:g}s past due)")
     print("outbox: " + ", ".join(f"{n} {k}" for k, n in sorted(counts.items())))
     for i in incidents:  # what the ops channel was told (monitor/ops.py)
         print(f"open incident since {_when(i.opened_at)}: {i.kind.replace('_', ' ')}: {i.subject}")
-    return 1 if failing or counts.get("failed") else 0
+    idle = not any(s.enabled for s in sources)
+    if idle:  # e.g. the watchlist lost every source: nothing is being monitored
+        print("no source is enabled: nothing is being polled")
+    return 1 if failing or idle or counts.get("failed") else 0
 
 
 def _when(at: datetime | None) -> str:

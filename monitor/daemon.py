@@ -1,31 +1,57 @@
 """The daemon: owns the shared resources, runs polls and deliveries, reloads the watchlist.
 
-One aiohttp session, one repository, one current watchlist. `run_once` polls every source once
-and delivers what is pending (`claimwatch run --once`); `run_forever` hands the same steps to the
-schedule until SIGTERM/SIGINT, then lets running work finish.
+One aiohttp session, one repository, one current watchlist. `run --once` polls every source once
+and delivers what is pending. The long-running daemon is a dispatcher: while a poll slot is free
+it leases the sources due soonest and starts one task per source, each with its own deadline;
+it wakes when a poll ends or the next due time comes, never waiting for a batch. SIGTERM stops
+taking work, lets running polls and deliveries finish within a grace period, hands back the
+leases still held and exits 0. Each process is a replica with an id and a heartbeat
+(monitor/replicas.py): a dead one's leases are reclaimed at once.
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import socket
+import time
+import uuid
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from alerts.deliver import DeliveryReport, deliver_due, privacy_label
+from alerts.deliver import (
+    DeliveryReport,
+    channel_targets,
+    configured_targets,
+    deliver_due,
+)
 from alerts.notices import deliver_notices, merged
 from monitor import ops
 from monitor.fetch import Fetcher, make_session
 from monitor.pipeline import Context, PollResult, refresh_source
+from monitor.politeness import HostLimiter, limits_by_host
+from monitor.redact import safe_url
+from monitor.replicas import AlreadyRunning, SqliteLock, sqlite_path
 from monitor.schedule import Schedule, next_due
 from monitor.settings import Settings
-from monitor.watchlist import OPS_CHANNEL, ClaimOptions, Watchlist, WatchlistError, load_watchlists, watchlist_files
-from storage.records import ClaimRouting, SourceSpec, SourceState, Target
+from monitor.watchlist import (
+    OPS_CHANNEL,
+    ClaimOptions,
+    Watchlist,
+    WatchlistError,
+    load_watchlists,
+    reload_problems,
+    watchlist_files,
+)
+from storage.records import ClaimRouting, SourceSpec, SourceState
 from storage.repository import Repository
 
 log = logging.getLogger("claimwatch.daemon")
 _FAR_FUTURE = datetime(9999, 1, 1, tzinfo=timezone.utc)
+OVERDUE_AFTER_SECONDS = 30.0  # `claimwatch status` counts sources this far past due
 
 
 def utcnow() -> datetime:
@@ -33,15 +59,14 @@ def utcnow() -> datetime:
 
 
 def routing(watchlist: Watchlist) -> dict[str, ClaimRouting]:
-    """Each claim's statement and targets; a switched-off (empty) target gets no deliveries."""
+    """Each claim's statement and targets, each target addressed by the key of its URL (never
+    its position: reordering a channel's list cannot misroute); a switched-off (empty) target
+    gets no deliveries."""
+    per_channel = {channel: channel_targets(channel, urls) for channel, urls in watchlist.channels.items()}
     out = {}
     for claim in watchlist.claims:
-        targets = tuple(
-            Target(channel, i, privacy_label(url))
-            for channel in watchlist.notify.get(claim.id, ())
-            for i, url in enumerate(watchlist.channels.get(channel, ()))
-            if url
-        )
+        targets = tuple(t for channel in dict.fromkeys(watchlist.notify.get(claim.id, ()))
+                        for t in per_channel.get(channel, ()))
         options = watchlist.claim_options.get(claim.id, ClaimOptions())
         out[claim.id] = ClaimRouting(claim.statement, targets, options.since, options.stale_after_seconds)
     return out
@@ -72,11 +97,18 @@ def _stamp(directory: Path) -> tuple[tuple[str, float], ...]:
 
 
 class Daemon:
-    def __init__(self, settings: Settings, watchlist: Watchlist, repo: Repository, fetcher: Fetcher) -> None:
+    def __init__(self, settings: Settings, watchlist: Watchlist, repo: Repository, fetcher: Fetcher,
+                 *, replica_id: str | None = None) -> None:
         self.settings, self.repo, self.fetcher = settings, repo, fetcher
+        self.replica_id = replica_id or uuid.uuid4().hex
+        if repo.holder is None:
+            repo.holder = self.replica_id  # every lease this process takes names it
         self._loaded = _Loaded(watchlist, _stamp(settings.watchlists))
-        self._polling = asyncio.Semaphore(settings.concurrency)
         self._wake = asyncio.Event()  # set when a poll commits alerts: deliver them now
+        self._polls: set[asyncio.Task[PollResult]] = set()
+        self._poll_ended = asyncio.Event()
+        self._beaten = 0.0
+        self._apply_politeness()
 
     @property
     def watchlist(self) -> Watchlist:
@@ -88,38 +120,165 @@ class Daemon:
         wl = self.watchlist
         per_poll = None if unbounded else self.settings.articles_per_poll
         return Context(self.repo, self.fetcher, wl.claims, wl.entities, self._loaded.routing,
-                       articles_per_poll=per_poll, clock=utcnow, alerted=self.wake)
+                       articles_per_poll=per_poll, clock=utcnow, alerted=self.wake,
+                       sources={s.name: s for s in wl.sources})  # allow_private, backfill
+
+    def _apply_politeness(self) -> None:
+        """Per-host limits from the watchlist's sources (`host_connections:`, `host_gap:`)."""
+        hosts = getattr(self.fetcher, "hosts", None)
+        if isinstance(hosts, HostLimiter):
+            hosts.gap_seconds = max(0.0, self.settings.host_gap_seconds)
+            hosts.overrides = limits_by_host(
+                [(s.url, s.host_connections, s.host_gap_seconds) for s in self.watchlist.sources])
 
     async def sync_sources(self) -> None:
         await self.repo.sync_sources(source_specs(self.watchlist), utcnow())
 
     async def poll(self, *, everything: bool = False) -> list[PollResult]:
-        """Lease due sources (all of them with `everything`) and refresh them, bounded."""
-        now = utcnow()
+        """Lease due sources (all of them with `everything`: `run --once`) and poll each as its
+        own task with its own deadline, `concurrency` at a time; return when all are done."""
         due = await self.repo.lease_due_sources(
-            now, limit=10_000 if everything else self.settings.concurrency * 4,
+            utcnow(), limit=10_000 if everything else self.settings.concurrency,
             lease_seconds=self.settings.lease_seconds, due_by=_FAR_FUTURE if everything else None,
         )
         ctx = self.context(unbounded=everything)
+        slots = asyncio.Semaphore(max(1, self.settings.concurrency))
 
         async def one(source: SourceState) -> PollResult:
-            async with self._polling:
-                try:
-                    return await refresh_source(ctx, source)
-                except Exception as err:  # one broken source never stops the others
-                    log.exception("source %r: poll failed unexpectedly", source.name)
-                    failed_at = utcnow()  # backed off like any failing source, not retried every tick
-                    await self.repo.finish_poll(
-                        source.id, now=failed_at,
-                        next_due_at=next_due(failed_at, source.every_seconds, error_count=source.error_count + 1),
-                        etag=None, last_modified=None,
-                        body_hash=None, error=f"internal error: {err!r}", error_kind="internal",
-                    )
-                    return PollResult(source.name, error=repr(err))
+            async with slots:
+                return await self.poll_source(ctx, source)
 
         results = list(await asyncio.gather(*(one(s) for s in due)))
         self._beat()
         return results
+
+    async def poll_source(self, ctx: Context, source: SourceState) -> PollResult:
+        """One poll under its deadline (feed and articles together). Past it the poll is
+        cancelled and recorded on the source as a timeout; a crash is recorded as internal.
+        Either way the source backs off like any failing source."""
+        deadline = self.settings.poll_deadline_seconds
+        try:
+            async with asyncio.timeout(deadline):
+                return await refresh_source(ctx, source)
+        except TimeoutError:
+            message = (f"poll did not finish within its {deadline:g}s deadline (feed and articles "
+                       "together) and was cancelled")
+            log.warning("source %r (%s): %s", source.name, safe_url(source.url), message)
+            await self._failed(source, message, "timeout")
+            return PollResult(source.name, error=message, complete=False)
+        except Exception as err:  # one broken source never stops the others
+            log.exception("source %r: poll failed unexpectedly", source.name)
+            await self._failed(source, f"internal error: {err!r}", "internal")
+            return PollResult(source.name, error=repr(err))
+
+    async def _failed(self, source: SourceState, error: str, kind: str) -> None:
+        failed_at = utcnow()  # backed off like any failing source, not retried at once
+        await asyncio.shield(self.repo.finish_poll(
+            source.id, now=failed_at,
+            next_due_at=next_due(failed_at, source.every_seconds, error_count=source.error_count + 1),
+            etag=None, last_modified=None, body_hash=None, error=error, error_kind=kind,
+        ))
+
+    # -- the dispatcher ------------------------------------------------------------------
+
+    @property
+    def polls_running(self) -> int:
+        return len(self._polls)
+
+    async def dispatch(self, stop: asyncio.Event) -> None:
+        """Keep every source on time: while a slot is free, lease the sources due soonest and
+        start a task per source; sleep until a poll ends, the next due time comes, or at most
+        `tick_seconds`. Writes the heartbeat as it goes. Once `stop` is set, takes no more work
+        and waits up to `shutdown_grace_seconds` for the running polls, then cancels the rest."""
+        while not stop.is_set():
+            self._poll_ended.clear()
+            wait = self.settings.tick_seconds
+            free = self.settings.concurrency - len(self._polls)
+            if free > 0:
+                try:
+                    wait = await self._fill(free)
+                except Exception:  # the database is down, say: logged, tried again shortly
+                    log.exception("leasing due sources failed; trying again in %gs", self.settings.tick_seconds)
+            self._beat(every=1.0)
+            if wait > 0:
+                await _first(stop.wait(), self._poll_ended.wait(), timeout=wait)
+        await self._drain()
+
+    async def _fill(self, free: int) -> float:
+        """Lease up to `free` due sources and start their polls; the seconds to sleep next."""
+        now = utcnow()
+        leased = await self.repo.lease_due_sources(now, limit=free, lease_seconds=self.settings.lease_seconds)
+        if leased:
+            ctx = self.context()
+            for source in leased:
+                task = asyncio.create_task(self.poll_source(ctx, source), name=f"poll {source.name}")
+                self._polls.add(task)
+                task.add_done_callback(self._ended)
+        if len(leased) == free:
+            return self.settings.tick_seconds  # every slot taken: a poll ending wakes us
+        outlook = await self.repo.schedule_outlook(now, OVERDUE_AFTER_SECONDS)
+        if outlook.next_due_at is None:
+            return self.settings.tick_seconds
+        until = (outlook.next_due_at - utcnow()).total_seconds()
+        return min(self.settings.tick_seconds, max(until, 0.05))
+
+    def _ended(self, task: asyncio.Task[PollResult]) -> None:
+        self._polls.discard(task)
+        self._poll_ended.set()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("poll task %s failed: %r", task.get_name(), task.exception())
+
+    async def _drain(self) -> None:
+        if not self._polls:
+            return
+        grace = self.settings.shutdown_grace_seconds
+        log.info("waiting up to %gs for %d running poll(s) to finish", grace, len(self._polls))
+        _, pending = await asyncio.wait(set(self._polls), timeout=grace)
+        for task in pending:
+            log.warning("%s did not finish within the %gs grace period: cancelled, its lease handed back",
+                        task.get_name(), grace)
+            task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+
+    async def keep_alive(self) -> None:
+        """The replica's heartbeat in the database, and the takeover of dead replicas' leases."""
+        now = utcnow()
+        await self.repo.beat_replica(self.replica_id, now)
+        sources, deliveries = await self.repo.reclaim_leases(
+            now, me=self.replica_id, takeover_seconds=self.settings.takeover_seconds)
+        if sources or deliveries:
+            log.warning("took over %d source and %d delivery lease(s) from replicas that stopped beating",
+                        sources, deliveries)
+            self._poll_ended.set()  # the dispatcher looks again now
+            self.wake()
+
+    async def start_replica(self, *, sole: bool) -> None:
+        """Register this process and reclaim dead replicas' leases at once (every lease but
+        ours when `sole`: SQLite, where this process holds the database's lock)."""
+        now, host = utcnow(), socket.gethostname()
+        await self.repo.register_replica(self.replica_id, host=host, pid=os.getpid(), now=now)
+        sources, deliveries = await self.repo.reclaim_leases(
+            now, me=self.replica_id, takeover_seconds=self.settings.takeover_seconds, everyone_else=sole)
+        # A replica of this host whose process is gone (killed, and we are its restart) need not
+        # wait out the takeover window: its leases are ours to reclaim now.
+        for replica_id, its_host, pid, _ in await self.repo.replicas():
+            if replica_id != self.replica_id and its_host == host and not _alive(pid):
+                s, d = await self.repo.retire_replica(replica_id)
+                sources, deliveries = sources + s, deliveries + d
+        if sources or deliveries:
+            log.warning("reclaimed %d source and %d delivery lease(s) left by a process that is gone",
+                        sources, deliveries)
+
+    async def retire(self) -> None:
+        """A clean stop: hand back every lease still held, deregister."""
+        try:
+            sources, deliveries = await self.repo.retire_replica(self.replica_id)
+        except Exception:
+            log.exception("could not hand back our leases; they are reclaimed when we are seen dead")
+            return
+        if sources or deliveries:
+            log.info("handed back %d source and %d delivery lease(s)", sources, deliveries)
 
     async def deliver(self, *, everything: bool = False) -> DeliveryReport:
         """Send due alerts; with `everything`, also those waiting out a retry backoff."""
@@ -173,29 +332,53 @@ class Daemon:
             except Exception:  # storage down, say: logged, and the next wake or sweep tries again
                 log.exception("delivering alerts failed; trying again at the next wake or sweep")
 
+    async def reconcile_targets(self) -> None:
+        """Fail the pending deliveries of targets the watchlist no longer lists (and adopt
+        those queued before target keys); at start and after each accepted reload."""
+        try:
+            adopted, failed = await self.repo.reconcile_targets(
+                configured_targets(self.watchlist.channels), list(self.watchlist.channels), utcnow())
+        except Exception:  # the deliverer fails them one by one anyway
+            log.exception("could not reconcile the outbox with the watchlist's targets")
+            return
+        if adopted:
+            log.info("%d delivery(ies) queued before target keys now addressed by key", adopted)
+        if failed:
+            log.warning("%d pending delivery(ies) failed: their target was removed from its channel", failed)
+
     async def reload_if_changed(self) -> bool:
-        """Pick up edited YAML; a broken edit keeps the last good watchlist and says so loudly."""
+        """Pick up edited YAML; a broken edit keeps the last good watchlist and says so loudly.
+        So does an edit that leaves no source or an empty file (a save in progress, a truncated
+        copy): only a first load may start with nothing to poll."""
         stamp = _stamp(self.settings.watchlists)
         if stamp == self._loaded.stamp:
             return False
         try:
             watchlist = await asyncio.to_thread(load_watchlists, self.settings.watchlists)
+            problems = await asyncio.to_thread(reload_problems, watchlist, self.settings.watchlists)
+            if problems:
+                raise WatchlistError(problems)
         except WatchlistError as err:
             log.error("watchlist change REJECTED, still running on the last good one:\n%s", err)
             self._loaded = _Loaded(self.watchlist, stamp)  # the same files are not re-read each tick
             await self._ops_watchlist(err)
             return False
         self._loaded = _Loaded(watchlist, stamp)
+        self._apply_politeness()
         await self._ops_watchlist(None)
         await self.sync_sources()
+        await self.reconcile_targets()
         log.info("watchlist reloaded: %d source(s), %d claim(s)", len(watchlist.sources), len(watchlist.claims))
         return True
 
     async def tick(self) -> None:
+        """Reload an edited watchlist (polls are the dispatcher's)."""
         await self.reload_if_changed()
-        await self.poll()
 
-    def _beat(self) -> None:
+    def _beat(self, every: float = 0.0) -> None:
+        if every and time.monotonic() - self._beaten < every:
+            return
+        self._beaten = time.monotonic()
         if self.settings.heartbeat_file:
             try:
                 self.settings.heartbeat_file.write_text(utcnow().isoformat())
@@ -210,25 +393,52 @@ async def run(settings: Settings, *, once: bool) -> int:
     except WatchlistError as err:
         log.error("refusing to start, the watchlist has problems:\n%s", err)
         return 2
-    repo = await Repository.open(settings.db_url)
+    db_file = sqlite_path(settings.db_url)
+    lock = SqliteLock(db_file) if db_file is not None else None
+    try:
+        if lock is not None:
+            lock.acquire()
+    except AlreadyRunning as err:
+        log.error("refusing to start: %s", err)
+        return 2
+    try:
+        return await _run(settings, watchlist, once=once, sole=lock is not None)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+async def _run(settings: Settings, watchlist: Watchlist, *, once: bool, sole: bool) -> int:
+    # Polls hold a connection only briefly (network time dominates), so a pool of half the poll
+    # slots (at most 10) plus the deliverer's 2, and 5 more under a burst: several replicas stay
+    # well within PostgreSQL's default 100 connections.
+    repo = await Repository.open(settings.db_url, pool_size=min(settings.concurrency // 2, 10) + 2)
     try:
         async with make_session(settings.fetch) as session:
-            daemon = Daemon(settings, watchlist, repo, Fetcher(session, settings.fetch))
+            hosts = HostLimiter(settings.fetch.per_host, settings.host_gap_seconds)
+            daemon = Daemon(settings, watchlist, repo, Fetcher(session, settings.fetch, hosts))
+            await daemon.start_replica(sole=sole)
             await daemon.sync_sources()
             log.info("claimwatch started: %d source(s), %d claim(s), database %s",
                      len(watchlist.sources), len(watchlist.claims), _safe_db(settings.db_url))
-            for claim_id, route in routing(watchlist).items():
+            await daemon.reconcile_targets()
+            for problem in reload_problems(watchlist, settings.watchlists):  # a reload would be refused
+                log.warning("watchlist: %s", problem)
+            for claim_id, route in daemon._loaded.routing.items():
                 if not route.targets:
                     log.warning("claim %r: no alert target is switched on (its channels' URLs are empty); "
                                 "findings are recorded, alerts are not sent", claim_id)
-            if once:
-                await daemon.poll(everything=True)
-                await daemon.check_ops()
-                report = await daemon.deliver_all(everything=True)
-                log.info("run --once done: %s", report)
+            try:
+                if once:
+                    await daemon.poll(everything=True)
+                    await daemon.check_ops()
+                    report = await daemon.deliver_all(everything=True)
+                    log.info("run --once done: %s", report)
+                    return 0
+                await _run_until_signalled(daemon, settings)
                 return 0
-            await _run_until_signalled(daemon, settings)
-            return 0
+            finally:
+                await daemon.retire()
     finally:
         await repo.close()
 
@@ -238,22 +448,57 @@ async def _run_until_signalled(daemon: Daemon, settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    schedule = Schedule({"tick": (daemon.tick, settings.tick_seconds),
-                         "ops": (daemon.check_ops, settings.ops_every_seconds)})
+    beat_every = max(0.5, min(10.0, settings.takeover_seconds / 3))
+    schedule = Schedule({"reload": (daemon.tick, settings.tick_seconds),
+                         "ops": (daemon.check_ops, settings.ops_every_seconds),
+                         "replica": (daemon.keep_alive, beat_every)})
     schedule.start()
+    dispatcher = asyncio.create_task(daemon.dispatch(stop), name="dispatcher")
     deliverer = asyncio.create_task(daemon.deliverer(stop), name="deliverer")
+    grace = settings.shutdown_grace_seconds
     try:
-        await stop.wait()
+        await _first(stop.wait(), asyncio.shield(dispatcher))
         log.info("signal received: finishing running work, then stopping")
     finally:
         stop.set()
-        await schedule.stop()
         daemon.wake()  # the deliverer sees `stop` at once instead of at its next sweep
-        _, pending = await asyncio.wait({deliverer}, timeout=30)
+        # The dispatcher takes no more work and waits `grace` for running polls; the deliverer
+        # finishes the run in hand (its sends are bounded by their own timeout).
+        _, pending = await asyncio.wait({dispatcher, deliverer}, timeout=grace + 10)
         for task in pending:
             task.cancel()
+        if pending:
+            await asyncio.wait(pending, timeout=5)
+        for task in (dispatcher, deliverer):
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                log.error("%s stopped on an error: %r", task.get_name(), task.exception())
+        await schedule.stop(grace_seconds=5)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+
+
+async def _first(*waits: Awaitable[object], timeout: float | None = None) -> None:
+    """Return when the first of `waits` is done (or after `timeout`); the others are cancelled."""
+    tasks = {asyncio.ensure_future(w) for w in waits}
+    try:
+        await asyncio.wait(tasks, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+def _alive(pid: int) -> bool:
+    """Whether process `pid` of this host is running and not us (a container restarted as
+    pid 1 again is a new process: the old replica of that pid is gone)."""
+    if pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _safe_db(url: str) -> str:

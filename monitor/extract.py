@@ -116,6 +116,113 @@ class FeedEntry:
 class NotAFeed(ValueError):
     """The bytes are not an RSS/Atom feed (typically an HTML page or an error page)."""
 
+    kind = "not-a-feed"
+
+
+class FeedTooCostly(NotAFeed):
+    """A feed whose shape would cost unbounded CPU or memory to parse (nested too deep, or too
+    many elements before its first item ends): refused before feedparser sees it."""
+
+    kind = "too-costly"
+
+
+# Feed parsing costs feedparser ~60 µs per element whatever the shape (a 1.2 MB nesting bomb
+# took 25 s and 368 MB), so the bytes are scanned first (`_bounded_feed`, a few ms): deeper than
+# MAX_FEED_DEPTH is refused; the feed is cut after its MAX_FEED_ITEMS-th item, or after the last
+# item that ends within MAX_FEED_ELEMENTS elements (a feed with more than that before its first
+# item ends is refused). Real feeds nest < 20 deep, and their newest items come first.
+MAX_FEED_DEPTH = 100
+MAX_FEED_ITEMS = 1_000
+MAX_FEED_ELEMENTS = 20_000
+# Caps on what one item or article may store and hand to the matcher.
+MAX_TITLE_CHARS = 500
+MAX_TEXT_CHARS = 200_000
+
+_TAG_NAME = re.compile(rb"/?([A-Za-z_][-\w.:]*)")
+_VOID = frozenset({b"br", b"hr", b"img", b"meta", b"link", b"input", b"area", b"base", b"col",
+                   b"embed", b"param", b"source", b"track", b"wbr"})
+_ITEM_ENDS = frozenset({b"item", b"entry"})
+# Encodings whose "<" is not the byte "<": transcoded to UTF-8 first, so the scan sees the tags.
+_WIDE = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"), (b"\xff\xfe", "utf-16"),
+         (b"\xfe\xff", "utf-16"), (b"<\x00\x00\x00", "utf-32-le"), (b"\x00\x00\x00<", "utf-32-be"),
+         (b"<\x00", "utf-16-le"), (b"\x00<", "utf-16-be"), (b"\x4c\x6f\xa7\x94", "cp037"))
+_DECLARED = re.compile(rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*["'])[^"']*""")
+
+
+def _scannable(body: bytes) -> bytes:
+    """UTF-16/32 and EBCDIC feeds as UTF-8 (their declaration says so too); others as they are."""
+    for mark, codec in _WIDE:
+        if body.startswith(mark):
+            text = body.decode(codec, "replace").lstrip("\ufeff")
+            return _DECLARED.sub(rb"\1utf-8", text.encode("utf-8"), count=1)
+    return body
+
+
+def _bounded_feed(body: bytes) -> bytes:
+    """`body`, cut after at most MAX_FEED_ITEMS items (and MAX_FEED_ELEMENTS elements), with
+    the open elements closed again; FeedTooCostly if nested deeper than MAX_FEED_DEPTH.
+
+    A tolerant one-pass scan, linear in the bytes it reads: comments, CDATA, declarations and
+    processing instructions are skipped whole; an end tag closes up to its start tag (so an
+    unclosed <br> or <p> in sloppy markup does not count as nesting); void HTML tags and
+    unmatched end tags are ignored; an unterminated construct ends the scan.
+    """
+    stack: list[bytes] = []
+    elements = items = 0
+    cut: tuple[int, int] | None = None  # (byte offset after an item's end tag, stack depth)
+    full = False  # stopped at a cap: cut the body at `cut`
+    pos, n = 0, len(body)
+    while pos < n:
+        i = body.find(b"<", pos)
+        if i < 0:
+            break
+        if body.startswith(b"<!--", i):
+            j = body.find(b"-->", i + 4)
+            pos = n if j < 0 else j + 3
+            continue
+        if body.startswith(b"<![CDATA[", i):
+            j = body.find(b"]]>", i + 9)
+            pos = n if j < 0 else j + 3
+            continue
+        j = body.find(b">", i + 1)
+        if j < 0:
+            break
+        pos = j + 1
+        m = _TAG_NAME.match(body, i + 1, j)
+        if m is None:  # <!DOCTYPE …>, <?xml …?>, a stray "<"
+            continue
+        name = m.group(1)
+        if body[i + 1] == 0x2F:  # "/": an end tag
+            if name in stack:
+                while stack.pop() != name:
+                    pass
+                local = name.rpartition(b":")[2].lower()
+                if local in _ITEM_ENDS:
+                    items += 1
+                    cut = (pos, len(stack))
+                    if items >= MAX_FEED_ITEMS:
+                        full = True
+                        break
+            continue
+        elements += 1
+        if elements > MAX_FEED_ELEMENTS:
+            if cut is None:
+                raise FeedTooCostly(f"feed refused: more than {MAX_FEED_ELEMENTS:,} elements before its first item ends")
+            full = True
+            break
+        if body[j - 1] == 0x2F or name.lower() in _VOID:  # <x/> or <br>
+            continue
+        stack.append(name)
+        if len(stack) > MAX_FEED_DEPTH:
+            raise FeedTooCostly(f"feed refused: nested deeper than {MAX_FEED_DEPTH} elements")
+    if elements == 0:  # no tag we can read (an exotic encoding, or plain text): not for us
+        raise NotAFeed(f"not an RSS/Atom feed: got {_describe(body)}")
+    if not full or cut is None:
+        return body
+    offset, depth = cut
+    closers = b"".join(b"</" + name + b">" for name in reversed(stack[:depth]))
+    return body[:offset] + closers
+
 
 def _describe(body: bytes) -> str:
     """A short human description of what we got instead of a feed."""
@@ -157,10 +264,18 @@ def parse_feed(body: bytes, base_url: str) -> list[FeedEntry]:
     """
     if not body or not body.strip():
         raise NotAFeed("not an RSS/Atom feed: got an empty body")
+    if _describe(body).startswith("text/html"):
+        raise NotAFeed(f"not an RSS/Atom feed: got {_describe(body)}")
+    bounded = _bounded_feed(_scannable(body))
     # bytes in: feedparser never fetches anything; content-location sets the base for links.
-    parsed = feedparser.parse(body, response_headers={"content-location": base_url})
-    entries = parsed.get("entries") or []
-    if not entries and (parsed.get("bozo") or not parsed.get("version")):
+    parsed = feedparser.parse(bounded, response_headers={"content-location": base_url})
+    entries = (parsed.get("entries") or [])[:MAX_FEED_ITEMS]
+    # An RSS channel or Atom feed with no items is a feed, empty for now. Without a version it
+    # is not a feed; a version with a real parse error and no items is a broken one. A missing
+    # Content-Type (we pass none) or an overridden encoding is not an error.
+    harmless = (feedparser.NonXMLContentType, feedparser.CharacterEncodingOverride)
+    broken = parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), harmless)
+    if not entries and (broken or not parsed.get("version")):
         raise NotAFeed(f"not an RSS/Atom feed: got {_describe(body)}")
     out: list[FeedEntry] = []
     for e in entries:
@@ -178,12 +293,32 @@ def parse_feed(body: bytes, base_url: str) -> list[FeedEntry]:
         published = _struct_to_utc(e.get("published_parsed") or e.get("updated_parsed"))
         out.append(FeedEntry(
             url=url,
-            title=_html_to_text(e.get("title") or ""),
-            summary=_html_to_text(e.get("summary") or ""),
+            title=cap_title(_html_to_text((e.get("title") or "")[:MAX_TITLE_CHARS * 8])),
+            summary=cap_text(_html_to_text((e.get("summary") or "")[:MAX_TEXT_CHARS * 4])),
             published=published,
             guid=str(e.get("id") or url),
         ))
     return out
+
+
+def cap_title(title: str) -> str:
+    """A title of at most MAX_TITLE_CHARS characters (cut at a word, with an ellipsis)."""
+    if len(title) <= MAX_TITLE_CHARS:
+        return title
+    cut = title[:MAX_TITLE_CHARS - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut[-80:] else cut).rstrip() + "\u2026"
+
+
+def cap_text(text: str) -> str:
+    """A text of at most MAX_TEXT_CHARS characters, cut at a paragraph or word boundary."""
+    if len(text) <= MAX_TEXT_CHARS:
+        return text
+    cut = text[:MAX_TEXT_CHARS]
+    for sep in ("\n\n", "\n", " "):
+        at = cut.rfind(sep, MAX_TEXT_CHARS - 2_000)
+        if at > 0:
+            return cut[:at].rstrip()
+    return cut
 
 
 # ---------------------------------------------------------------------------- articles
@@ -397,8 +532,8 @@ def extract_article(html: bytes, url: str) -> ExtractedArticle | None:
             return None
         return ExtractedArticle(
             url=canonical_url(canonical),
-            title=doc.title or "",
-            text=text,
+            title=cap_title(doc.title or ""),
+            text=cap_text(text),
             published=_published(doc.date, stamps),
             author=doc.author or None,
             site_name=doc.sitename or None,

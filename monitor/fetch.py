@@ -12,6 +12,7 @@ import contextvars
 import email.utils
 import hashlib
 import ipaddress
+import re
 import socket
 import ssl
 import time
@@ -22,6 +23,8 @@ from typing import Any, Literal
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
+
+from monitor.politeness import HostLimiter
 
 try:
     _VERSION = metadata.version("claimwatch")
@@ -121,8 +124,9 @@ async def resolve_host(host: str, port: int = 0) -> list[str]:
 
 
 async def is_private_host(url: str) -> bool:
-    """Whether a configured source lives on a non-public address (→ fetch it with
-    allow_private=True). Unresolvable or malformed URLs count as public: the strict path."""
+    """Whether a URL's host resolves to any non-public address (a diagnostic for `check` and
+    people: the fetch policy never derives permission from it, see `AddressPolicy`).
+    Unresolvable or malformed URLs count as public."""
     try:
         host = URL(url).host
         if not host:
@@ -133,8 +137,40 @@ async def is_private_host(url: str) -> bool:
     return any(not is_public_address(a) for a in addresses)
 
 
-_ALLOW_PRIVATE: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "claimwatch_allow_private", default=False
+def host_key(host: str | None) -> str:
+    """One spelling of a host for policy comparisons: lowercase, no brackets or final dot."""
+    return (host or "").strip("[]").rstrip(".").lower()
+
+
+@dataclass(frozen=True)
+class AddressPolicy:
+    """Which non-public addresses one request may connect to: none (the default), those of
+    one named host (`private_host`: the watchlist's `allow_private: true` source's own host),
+    or any (`any_private`: a URL a person typed on the command line). Public addresses are
+    always allowed. Judged per hop and again per connection, address by address."""
+
+    private_host: str | None = None
+    any_private: bool = False
+
+    @classmethod
+    def for_source(cls, url: str, allow_private: bool) -> AddressPolicy:
+        """The policy of one source's poll: its own host may be private only if allowed."""
+        if not allow_private:
+            return cls()
+        try:
+            return cls(private_host=host_key(URL(url).raw_host) or None)
+        except (ValueError, TypeError):
+            return cls()
+
+    def allows(self, host: str | None, address: str) -> bool:
+        if self.any_private or is_public_address(address):
+            return True
+        return self.private_host is not None and host_key(host) == self.private_host
+
+
+_STRICT = AddressPolicy()
+_POLICY: contextvars.ContextVar[AddressPolicy] = contextvars.ContextVar(
+    "claimwatch_address_policy", default=_STRICT
 )
 
 
@@ -143,22 +179,28 @@ class _BlockedAddress(OSError):
 
 
 class GuardedResolver(AbstractResolver):
-    """Re-applies the address policy to the addresses aiohttp actually connects to, closing
-    the DNS-rebinding gap between `Fetcher`'s pre-check and the connect."""
+    """Re-applies the request's address policy to the addresses aiohttp actually connects to,
+    closing the DNS-rebinding gap between `Fetcher`'s pre-check and the connect. A name with
+    any address the policy refuses is refused whole (never "the public one of the two").
+    `inner` is the real resolver (a stub in tests); the default is aiohttp's threaded one."""
 
-    def __init__(self) -> None:
-        self._inner: AbstractResolver | None = None
+    def __init__(self, inner: AbstractResolver | None = None) -> None:
+        self._inner = inner
+
+    @property
+    def inner(self) -> AbstractResolver:
+        if self._inner is None:
+            self._inner = aiohttp.ThreadedResolver()
+        return self._inner
 
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
-        if self._inner is None:
-            self._inner = aiohttp.ThreadedResolver()
-        results = await self._inner.resolve(host, port, family)
-        if not _ALLOW_PRIVATE.get():
-            for res in results:
-                if not is_public_address(res["host"]):
-                    raise _BlockedAddress(f"{host} resolves to non-public address {res['host']}")
+        results = await self.inner.resolve(host, port, family)
+        policy = _POLICY.get()
+        for res in results:
+            if not policy.allows(host, res["host"]):
+                raise _BlockedAddress(f"{host} resolves to non-public address {res['host']}")
         return results
 
     async def close(self) -> None:
@@ -166,12 +208,18 @@ class GuardedResolver(AbstractResolver):
             await self._inner.close()
 
 
-def make_session(settings: FetchSettings) -> aiohttp.ClientSession:
-    """The daemon's one shared session. Must be called inside the running event loop."""
+def make_session(
+    settings: FetchSettings, *, resolver: AbstractResolver | None = None
+) -> aiohttp.ClientSession:
+    """The daemon's one shared session. Must be called inside the running event loop.
+
+    `resolver` replaces the system resolver under the policy guard (tests map names to
+    addresses with it); give the same one to `Fetcher` so its pre-check sees the same answers.
+    """
     connector = aiohttp.TCPConnector(
         limit=100,
-        limit_per_host=settings.per_host,
-        resolver=GuardedResolver(),
+        limit_per_host=0,  # per-host limits are the Fetcher's (monitor/politeness.py), per source
+        resolver=GuardedResolver(resolver),
         use_dns_cache=False,  # every new connection re-checks the policy
         ttl_dns_cache=None,
     )
@@ -196,20 +244,31 @@ def _client_timeout(settings: FetchSettings) -> aiohttp.ClientTimeout:
 # --------------------------------------------------------------------------- header parsing
 
 
+# Delays and lifetimes read from headers are clamped to this (the scheduler honours at most a
+# day of them anyway): a hostile "99999999999999999999" must neither raise nor mean forever.
+MAX_HEADER_SECONDS = 365 * 86400.0
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _clamped_seconds(value: float) -> float:
+    return min(max(0.0, value), MAX_HEADER_SECONDS)
+
+
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Retry-After as seconds from now: delta-seconds or an HTTP-date; None if unusable."""
+    """Retry-After as seconds from now, in [0, MAX_HEADER_SECONDS]: delta-seconds or an
+    HTTP-date; None if unusable (negative, non-numeric, a date without a zone). Never raises."""
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    if _DIGITS.fullmatch(value):
+        return _clamped_seconds(float(value.lstrip("0")[:12] or "0"))
     try:
         when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if when.tzinfo is None:
+            return None
+        return _clamped_seconds(when.timestamp() - (time.time() if now is None else now))
+    except (TypeError, ValueError, IndexError, OverflowError, OSError):
         return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def parse_max_age(headers: Any, now: float | None = None) -> float | None:
@@ -222,26 +281,27 @@ def parse_max_age(headers: Any, now: float | None = None) -> float | None:
     for d in directives:
         name, _, arg = d.partition("=")
         if name.strip() == "max-age":
-            try:
-                return max(0.0, float(int(arg.strip().strip('"'))))
-            except ValueError:
+            arg = arg.strip().strip('"')
+            if not _DIGITS.fullmatch(arg):
                 return 0.0
+            return _clamped_seconds(float(arg.lstrip("0")[:12] or "0"))
     expires = headers.get("Expires")
     if expires is None:
         return None
     try:
         exp = email.utils.parsedate_to_datetime(expires)
-    except (TypeError, ValueError, IndexError):
+        if exp.tzinfo is None:
+            return 0.0
+        expires_at = exp.timestamp()
+    except (TypeError, ValueError, IndexError, OverflowError, OSError):
         return 0.0  # RFC 9111: an invalid Expires means "already expired"
-    if exp.tzinfo is None:
-        return 0.0
     base = time.time() if now is None else now
     if date_hdr := headers.get("Date"):
         try:
             base = email.utils.parsedate_to_datetime(date_hdr).timestamp()
-        except (TypeError, ValueError, IndexError):
+        except (TypeError, ValueError, IndexError, OverflowError, OSError):
             pass
-    return max(0.0, exp.timestamp() - base)
+    return _clamped_seconds(expires_at - base)
 
 
 # --------------------------------------------------------------------------- the fetcher
@@ -250,30 +310,43 @@ def parse_max_age(headers: Any, now: float | None = None) -> float | None:
 class Fetcher:
     """Policy-checked, size-capped, deadline-bound GETs over one shared session."""
 
-    def __init__(self, session: aiohttp.ClientSession, settings: FetchSettings) -> None:
+    def __init__(
+        self, session: aiohttp.ClientSession, settings: FetchSettings, hosts: HostLimiter | None = None,
+        *, resolver: AbstractResolver | None = None,
+    ) -> None:
         self._session = session
         self._settings = settings
-        self._host_slots: dict[str, asyncio.Semaphore] = {}
-
-    def _slot(self, host: str) -> asyncio.Semaphore:
-        sem = self._host_slots.get(host)
-        if sem is None:
-            sem = self._host_slots[host] = asyncio.Semaphore(self._settings.per_host)
-        return sem
+        self._resolver = resolver  # the one given to make_session, if any (tests)
+        # Per-host politeness (monitor/politeness.py): connections and the gap between starts.
+        self.hosts = hosts or HostLimiter(settings.per_host, gap_seconds=0.0)
 
     async def _resolve(self, host: str, port: int) -> list[str]:
         """Seam for tests: addresses the policy judges."""
+        if self._resolver is not None:
+            try:
+                ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+            except ValueError:
+                return list(dict.fromkeys(r["host"] for r in await self._resolver.resolve(host, port)))
         return await resolve_host(host, port)
 
-    async def check_url(self, url: str, *, allow_private: bool = False) -> URL:
-        """Parse `url` and apply scheme + address policy; the returned URL is safe to request."""
+    async def check_url(
+        self, url: str, *, allow_private: bool = False, policy: AddressPolicy | None = None
+    ) -> URL:
+        """Parse `url` and apply scheme + address policy; the returned URL is safe to request.
+
+        `policy` says which private addresses this request may reach (default: none);
+        `allow_private=True` is `AddressPolicy(any_private=True)`, for URLs a person typed.
+        """
+        policy = AddressPolicy(any_private=True) if allow_private else policy or _STRICT
         try:
             parsed = URL(url)
         except (ValueError, TypeError) as exc:
             raise FetchError("bad-url", url, f"not a valid URL: {url!r} ({exc})") from None
         if parsed.scheme not in ("http", "https") or not parsed.host:
             raise FetchError("bad-url", url, f"only http(s) URLs can be fetched, not {url!r}")
-        if allow_private:
+        if policy.any_private or (
+            policy.private_host is not None and host_key(parsed.raw_host) == policy.private_host
+        ):
             return parsed
         try:
             async with asyncio.timeout(self._settings.connect_timeout):
@@ -286,7 +359,7 @@ class Fetcher:
         except (socket.gaierror, UnicodeError) as exc:
             raise FetchError("dns", url, f"cannot resolve host {parsed.host} for {url}: {exc}") from None
         for address in addresses:
-            if not is_public_address(address):
+            if not policy.allows(parsed.raw_host, address):
                 raise FetchError(
                     "refused", url,
                     f"refused to fetch {url}: {parsed.host} resolves to non-public address {address}",
@@ -302,8 +375,12 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         allow_private: bool = False,
+        policy: AddressPolicy | None = None,
     ) -> FetchResult:
         """Conditional GET following redirects by hand, so every hop passes `check_url`.
+
+        `policy` (default: public addresses only) is judged on every hop and again on every
+        connection; `allow_private=True` lets any address through (command-line URLs only).
 
         `timeout_total` bounds all hops together, not counting time queued for a host slot.
         """
@@ -313,15 +390,16 @@ class Fetcher:
             headers["If-None-Match"] = etag
         if last_modified:
             headers["If-Modified-Since"] = last_modified
-        token = _ALLOW_PRIVATE.set(allow_private)
+        policy = AddressPolicy(any_private=True) if allow_private else policy or _STRICT
+        token = _POLICY.set(policy)
         budget = s.timeout_total
         current = url
         seen: set[str] = set()
         try:
             for _hop in range(s.max_redirects + 1):
-                target = await self.check_url(current, allow_private=allow_private)
+                target = await self.check_url(current, policy=policy)
                 seen.add(str(target))
-                async with self._slot((target.host or "").lower()):
+                async with self.hosts.slot(target):
                     started = asyncio.get_running_loop().time()
                     try:
                         async with asyncio.timeout(budget):
@@ -340,7 +418,7 @@ class Fetcher:
                 "redirects", url, f"more than {s.max_redirects} redirects fetching {url}"
             )
         finally:
-            _ALLOW_PRIVATE.reset(token)
+            _POLICY.reset(token)
 
     async def _one_hop(
         self, target: URL, headers: dict[str, str], etag: str | None, last_modified: str | None
@@ -407,7 +485,7 @@ class Fetcher:
         cap = self._settings.max_bytes
         too_large = f"response from {url} exceeds {cap} bytes"
         declared = resp.headers.get("Content-Length")
-        if declared is not None and declared.strip().isdigit() and int(declared) > cap:
+        if declared is not None and _DIGITS.fullmatch(declared.strip()) and int(declared) > cap:
             raise FetchError("too-large", url, too_large)
         chunks: list[bytes] = []
         total = 0

@@ -6,20 +6,26 @@ every attempt failed for `ops.channel_failing_after`; and, raised by the daemon 
 watchlist reload rejected. Each is an incident (storage/incidents.py): one notice when it opens,
 one when it recovers, none in between, decided in the database so a restart or a second replica
 does not repeat it. Notices name targets by their privacy label and sources by name; any URL in
-an error is cut to its host and path (no query string, no credentials).
+an error is shown by monitor/redact.py (no credentials, no query value).
 
 The decisions are pure functions of the health rows and `now`, tested with fixed times.
 """
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from alerts.deliver import _secrets, privacy_label
-from monitor.watchlist import OPS_CHANNEL, ChannelOptions, Ops, Watchlist, WatchlistError
+from alerts.deliver import _secrets, channel_targets
+from monitor.redact import redact
+from monitor.watchlist import (
+    OPS_CHANNEL,
+    ChannelOptions,
+    Ops,
+    Watchlist,
+    WatchlistError,
+)
 from storage.incidents import ChannelHealth, NoticeText, SourceHealth, TargetHealth
 from storage.records import IncidentRecord, Target
 from storage.repository import Repository
@@ -45,30 +51,19 @@ class Verdict:
 
 
 def ops_targets(watchlist: Watchlist) -> tuple[Target, ...]:
-    """The ops channel's switched-on targets, by position, with their privacy labels."""
-    return tuple(Target(OPS_CHANNEL, i, privacy_label(url))
-                 for i, url in enumerate(watchlist.channels.get(OPS_CHANNEL, ())) if url)
+    """The ops channel's switched-on targets, by key, with their privacy labels."""
+    return channel_targets(OPS_CHANNEL, watchlist.channels.get(OPS_CHANNEL, ()))
 
 
 def thresholds(watchlist: Watchlist) -> Ops:
     return watchlist.ops or Ops(ChannelOptions())
 
 
-_URL = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]{0,31})://([^\s'\"<>)\]]*)")
-
-
 def safe(text: str | None) -> str:
-    """Error text fit for the ops channel: web URLs without credentials or query string, any
-    other URL (a notification target) cut to its scheme, known secrets scrubbed; bounded."""
-    def cut(m: re.Match[str]) -> str:
-        scheme, rest = m.group(1), m.group(2)
-        if scheme.lower() not in ("http", "https"):
-            return f"{scheme}://…"
-        head, query = re.split(r"[?#]", rest, maxsplit=1)[0], re.search(r"[?#]", rest)
-        host_and_path = head.rsplit("@", 1)[-1] if "@" in head.split("/", 1)[0] else head
-        return f"{scheme}://{host_and_path}" + ("?…" if query else "")
-
-    out = _secrets.scrub(_URL.sub(cut, text or ""))
+    """Error text fit for the ops channel: URLs as monitor/redact.py shows them (credentials
+    and query values masked; a notification target cut to its scheme), known secrets
+    scrubbed; bounded."""
+    out = _secrets.scrub(redact(text or ""))
     return out if len(out) <= _MAX_BODY else out[: _MAX_BODY - 1] + "…"
 
 

@@ -14,22 +14,26 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
 from monitor.assess import Assessment, assess
 from monitor.extract import (
     ExtractedArticle,
     NotAFeed,
     canonical_url,
+    cap_text,
+    cap_title,
     content_hash,
     discover_links,
     extract_article,
     parse_feed,
 )
-from monitor.fetch import Fetcher, FetchError, is_private_host
+from monitor.fetch import AddressPolicy, Fetcher, FetchError
 from monitor.match import Claim, Entity, Finding, Stance
+from monitor.redact import redact, safe_url
 from monitor.schedule import next_due
+from monitor.watchlist import DEFAULT_BACKFILL_SECONDS, Source
 from storage.records import ArticleRecord, ClaimRouting, SourceState
 from storage.repository import Repository
 
@@ -64,6 +68,9 @@ class Context:
     article_concurrency: int = 4
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     alerted: Callable[[], None] = lambda: None  # called once alerts are committed: deliver now
+    # The watchlist's sources by name: `allow_private` and `backfill`. A source missing here
+    # gets the defaults (public addresses only; a 2-day backfill).
+    sources: Mapping[str, Source] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -77,10 +84,13 @@ class PollResult:
 
 async def refresh_source(ctx: Context, source: SourceState) -> PollResult:
     """Poll one source: fetch it, take in its new articles, record what they say about claims."""
-    allow_private = await is_private_host(source.url)
+    options = ctx.sources.get(source.name)
+    # Private addresses only for this source's own host, and only when the watchlist says so;
+    # every other hop (redirects, article links) is judged address by address, at connect too.
+    policy = AddressPolicy.for_source(source.url, options is not None and options.allow_private)
     try:
         page = await ctx.fetcher.get(
-            source.url, etag=source.etag, last_modified=source.last_modified, allow_private=allow_private
+            source.url, etag=source.etag, last_modified=source.last_modified, policy=policy
         )
         if page.not_modified or page.body_hash == source.body_hash:
             await _finish(ctx, source, etag=page.etag, last_modified=page.last_modified, max_age=page.max_age_seconds)
@@ -88,18 +98,20 @@ async def refresh_source(ctx: Context, source: SourceState) -> PollResult:
         candidates = await asyncio.to_thread(_candidates, source.kind, page.body, page.url)
     except (FetchError, NotAFeed) as err:
         kind = getattr(err, "kind", "not-a-feed")
-        log.warning("source %r (%s): %s", source.name, source.url, err)
+        log.warning("source %r (%s): %s", source.name, safe_url(source.url), redact(str(err)))
         await _finish(ctx, source, error=str(err), error_kind=kind, retry_after=getattr(err, "retry_after_seconds", None))
         return PollResult(source.name, error=str(err))
 
+    candidates = _one_per_url(candidates)  # 1,000 items linking one page fetch it once
     known = await ctx.repo.known_urls([c.url for c in candidates])
     fresh = [c for c in candidates if c.url not in known]
+    fresh = await _skip_back_catalogue(ctx, source, options, fresh)
     todo = fresh[: ctx.articles_per_poll]
     gate = asyncio.Semaphore(ctx.article_concurrency)
 
     async def read(candidate: Candidate) -> tuple[bool, Read | None]:
         async with gate:
-            done, article = await read_article(ctx, source, candidate, allow_private=allow_private)
+            done, article = await read_article(ctx, source, candidate, policy=policy)
             if article is None:
                 return done, None
             # A few ms per claim: off the loop, and overlapping the other downloads.
@@ -144,6 +156,36 @@ class Read:
         return [f for a in self.assessments for f in a.findings]
 
 
+def _one_per_url(candidates: list[Candidate]) -> list[Candidate]:
+    """Candidates in order, each URL once (its first item wins)."""
+    first: dict[str, Candidate] = {}
+    for c in candidates:
+        first.setdefault(c.url, c)
+    return list(first.values())
+
+
+async def _skip_back_catalogue(
+    ctx: Context, source: SourceState, options: Source | None, fresh: list[Candidate]
+) -> list[Candidate]:
+    """On a source's first poll (it never succeeded yet), items published more than `backfill`
+    ago are recorded as seen ("backfill") without fetching their pages; undated items count as
+    new. From then on every item not seen before is read, whatever its date: an old-dated item
+    that appears later (a late addition, a re-dated story) is new to us."""
+    backfill = options.backfill_seconds if options is not None else DEFAULT_BACKFILL_SECONDS
+    if source.last_success_at is not None or backfill is None:
+        return fresh
+    now = ctx.clock()
+    cutoff = now - timedelta(seconds=backfill)
+    old = [c.url for c in fresh if c.published is not None and c.published < cutoff]
+    if not old:
+        return fresh
+    await ctx.repo.mark_seen_many(old, source.id, "backfill", now)
+    log.info("source %r: first poll, %d item(s) older than the %s backfill recorded, not read",
+             source.name, len(old), timedelta(seconds=backfill))
+    skipped = set(old)
+    return [c for c in fresh if c.url not in skipped]
+
+
 def _chronological(read: Read) -> tuple[bool, datetime]:
     """Dated articles oldest first, then undated ones (in feed order: the sort is stable)."""
     published = read.article.published
@@ -158,7 +200,7 @@ def _candidates(kind: str, body: bytes, url: str) -> list[Candidate]:
 
 
 async def read_article(
-    ctx: Context, source: SourceState, c: Candidate, *, allow_private: bool
+    ctx: Context, source: SourceState, c: Candidate, *, policy: AddressPolicy | None = None
 ) -> tuple[bool, ExtractedArticle | None]:
     """Fetch and extract one article: (done, the article if there is one to take in).
 
@@ -167,17 +209,20 @@ async def read_article(
     """
     now = ctx.clock()
     try:
-        response = await ctx.fetcher.get(c.url, allow_private=allow_private)
+        response = await ctx.fetcher.get(c.url, policy=policy)
     except FetchError as err:
         if err.kind in PERMANENT_KINDS or err.status in PERMANENT_STATUSES:
-            log.warning("source %r: skipping article %s: %s", source.name, c.url, err)
+            log.warning("source %r: skipping article %s: %s", source.name, safe_url(c.url), redact(str(err)))
             await ctx.repo.mark_seen(c.url, source.id, f"error:{err.kind}", now)
             return True, None
-        log.warning("source %r: article %s not fetched, will retry: %s", source.name, c.url, err)
+        log.warning("source %r: article %s not fetched, will retry: %s", source.name, safe_url(c.url),
+                    redact(str(err)))
         return False, None
 
     article = await asyncio.to_thread(extract_article, response.body, response.url)
     article = _with_feed_fallback(article, c, response.url)
+    if article is not None:  # bounded before it is matched and stored
+        article = replace(article, title=cap_title(article.title), text=cap_text(article.text))
     if article is None:
         await ctx.repo.mark_seen(c.url, source.id, "not-article", now)
         return True, None
@@ -202,10 +247,10 @@ async def take_in(ctx: Context, source: SourceState, read: Read) -> int | None:
     if stored[1]:
         ctx.alerted()
     for f in findings:
-        log.info("article %s: %s %s %s (cue %r)", article.url, f.party or "(nobody)", f.stance, f.claim_id, f.cue)
+        log.info("article %s: %s %s %s (cue %r)", safe_url(article.url), f.party or "(nobody)", f.stance, f.claim_id, f.cue)
     for a in read.assessments:
         if a.stance != Stance.UNRELATED:
-            log.info("article %s: as a whole %s %s, held by %s (score %.2f)", article.url, a.stance,
+            log.info("article %s: as a whole %s %s, held by %s (score %.2f)", safe_url(article.url), a.stance,
                      a.claim_id, a.party or "(nobody)", a.score)
     return len(stored[1])
 
@@ -230,7 +275,7 @@ async def _finish(
     now = ctx.clock()
     due = next_due(
         now, source.every_seconds, error_count=source.error_count + 1 if error else 0,
-        retry_after=retry_after, max_age=max_age, jitter=random.uniform(-1, 1),
+        retry_after=retry_after, max_age=max_age, jitter=random.uniform(-1, 1), name=source.name,
     )
     await ctx.repo.finish_poll(
         source.id, now=now, next_due_at=due, etag=etag, last_modified=last_modified,

@@ -1,15 +1,24 @@
-"""Schedule: when each source is next due (pure arithmetic), and the APScheduler jobs that act on it.
+"""Schedule: when each source is next due (pure arithmetic), and the APScheduler jobs beside it.
 
-The due times live in the database, not in the scheduler: APScheduler only drives a short tick
-that leases whatever is due, plus housekeeping (alert delivery). That is what lets several
+The due times live in the database, not in the scheduler: the daemon's dispatcher
+(monitor/daemon.py) leases whatever is due as slots free up; APScheduler only drives
+housekeeping (watchlist reloads, ops checks, the replica heartbeat). That is what lets several
 replicas share one PostgreSQL, and what makes a restart lose nothing.
+
+Sources spread over their interval: each has a stable *phase* in it, from a hash of its name,
+and a healthy poll's next due time is the first point of that phase at least ¾ of an interval
+on (so two polls are never much closer than the interval). A new
+source is polled at once; from its second poll on, 1,000 sources of one interval are spread
+evenly across it instead of polling in lockstep.
 """
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
+import math
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -27,15 +36,24 @@ def next_due(
     retry_after: float | None = None,
     max_age: float | None = None,
     jitter: float = 0.0,
+    name: str | None = None,
 ) -> datetime:
     """The next poll time of a source.
 
     Healthy: the configured interval, stretched to the server's Cache-Control/Expires (capped at a
     day). Failing: the interval doubles with each consecutive error, up to six hours, and never
     earlier than a Retry-After. `jitter` in [-1, 1] spreads polls by up to ±10% of the interval so
-    sources configured alike do not hit the network in lockstep.
+    sources configured alike do not hit the network in lockstep. With the source's `name`, a
+    healthy interval lands on the source's phase (`on_phase`), so sources spread over it.
     """
+    # Server-given delays are clamped first (absurd, negative, NaN or infinite values included):
+    # timedelta() of 1e20 seconds would raise OverflowError.
+    retry_after, max_age = _honoured(retry_after), _honoured(max_age)
     interval = timedelta(seconds=every_seconds)
+    stretched = bool(error_count or max_age and max_age > every_seconds or retry_after and retry_after > every_seconds)
+    if name is not None and not stretched:
+        return on_phase(now + interval * 0.75, name, every_seconds) + timedelta(
+            seconds=every_seconds * 0.1 * max(-1.0, min(1.0, jitter)))
     if error_count:
         interval = min(interval * (2 ** min(error_count - 1, 16)), max(MAX_ERROR_BACKOFF, interval))
     if max_age:
@@ -43,6 +61,27 @@ def next_due(
     if retry_after:
         interval = max(interval, min(timedelta(seconds=retry_after), MAX_HONOURED_CACHE))
     return now + interval + timedelta(seconds=every_seconds * 0.1 * max(-1.0, min(1.0, jitter)))
+
+
+def _honoured(seconds: float | None) -> float | None:
+    """A server-given delay as a number of seconds in [0, MAX_HONOURED_CACHE], or None."""
+    if seconds is None or math.isnan(seconds):
+        return None
+    return min(max(0.0, float(seconds)), MAX_HONOURED_CACHE.total_seconds())
+
+
+def phase(name: str, every_seconds: int) -> float:
+    """A source's stable offset in its interval, in seconds in [0, every_seconds): from a hash of
+    its name, so it is the same in every process and after every restart."""
+    digest = hashlib.blake2b(name.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64 * every_seconds
+
+
+def on_phase(at: datetime, name: str, every_seconds: int) -> datetime:
+    """The first time at or after `at` on the source's phase (epoch + phase + k × interval)."""
+    offset = phase(name, every_seconds)
+    k = math.ceil((at.timestamp() - offset) / every_seconds)
+    return datetime.fromtimestamp(k * every_seconds + offset, tz=UTC)
 
 
 Job = Callable[[], Awaitable[object]]

@@ -16,14 +16,27 @@ DEFAULT_DB = "sqlite+aiosqlite:///claimwatch.db"
 class Settings:
     db_url: str = DEFAULT_DB
     watchlists: Path = Path("watchlists")
-    # How many sources are polled at once, and how many new articles one poll may take in.
-    concurrency: int = 8
+    # How many sources are polled at once (each its own task), and how many new articles one
+    # poll may take in.
+    concurrency: int = 32
     articles_per_poll: int = 40
-    # The scheduler's heartbeat: how often due sources and due alerts are looked for.
+    # One poll of one source, feed and articles together: past it the poll is cancelled and
+    # recorded as a timeout on the source (retried with backoff).
+    poll_deadline_seconds: float = 60.0
+    # Per-host politeness (monitor/politeness.py): the minimum time between the starts of two
+    # requests to one host (FetchSettings.per_host bounds the connections); watchlist sources
+    # may set `host_connections:` and `host_gap:` for their host.
+    host_gap_seconds: float = 1.0
+    # The longest the dispatcher sleeps: how often the watchlist files are checked, and the
+    # longest a source can wait past its due time when nothing else wakes the dispatcher.
     tick_seconds: float = 5.0
     deliver_every_seconds: float = 15.0
     ops_every_seconds: float = 30.0  # how often claimwatch checks itself for the ops channel
     lease_seconds: int = 300
+    # SIGTERM: running polls and deliveries get this long to finish before they are cancelled.
+    shutdown_grace_seconds: float = 30.0
+    # A replica whose heartbeat is older than this is dead: its leases are reclaimed.
+    takeover_seconds: float = 30.0
     heartbeat_file: Path | None = None
     fetch: FetchSettings = field(default_factory=FetchSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
@@ -43,6 +56,15 @@ class Settings:
             values["tick_seconds"] = float(env["CLAIMWATCH_TICK_SECONDS"])
             values["deliver_every_seconds"] = 3 * float(env["CLAIMWATCH_TICK_SECONDS"])
             values["ops_every_seconds"] = 6 * float(env["CLAIMWATCH_TICK_SECONDS"])
+        for var, key in (("CLAIMWATCH_CONCURRENCY", "concurrency"),):
+            if env.get(var):
+                values[key] = int(env[var])
+        for var, key in (("CLAIMWATCH_POLL_DEADLINE", "poll_deadline_seconds"),
+                         ("CLAIMWATCH_HOST_GAP", "host_gap_seconds"),
+                         ("CLAIMWATCH_SHUTDOWN_GRACE", "shutdown_grace_seconds"),
+                         ("CLAIMWATCH_TAKEOVER_SECONDS", "takeover_seconds")):
+            if env.get(var):
+                values[key] = float(env[var])
         if env.get("CLAIMWATCH_HEARTBEAT"):
             values["heartbeat_file"] = Path(env["CLAIMWATCH_HEARTBEAT"])
         values.update({k: v for k, v in overrides.items() if v is not None})

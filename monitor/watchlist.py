@@ -102,7 +102,18 @@ def _since(value: Any) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
+DEFAULT_BACKFILL_SECONDS = 2 * 86400
+
+
+def parse_backfill(value: Any) -> int | None:
+    """'2d', '12h', … → seconds; 'all' → None (a new source's whole back catalogue is read)."""
+    if value is None or isinstance(value, str) and value.strip().lower() == "all":
+        return None
+    return parse_duration(value)
+
+
 HttpURL = Annotated[str, BeforeValidator(_http_url)]
+Backfill = Annotated[int | None, BeforeValidator(parse_backfill)]
 Duration = Annotated[int, BeforeValidator(parse_duration)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 DigestSchedule = Annotated[Digest, BeforeValidator(parse_digest)]
@@ -118,6 +129,14 @@ class SourceModel(_Strict):
     feed: HttpURL | None = None
     page: HttpURL | None = None
     every: Duration = Field(default=900, validate_default=False)
+    # Politeness towards the source's host (monitor/politeness.py): requests at once, and the
+    # seconds between the starts of two requests. Unset: the daemon's defaults.
+    host_connections: Annotated[int, Field(ge=1, le=64)] | None = None
+    host_gap: Annotated[float, Field(ge=0, le=3600)] | None = None
+    # A private/loopback address is reached only for this source's own host, and only if set.
+    allow_private: bool = False
+    # First poll: items older than this are recorded as seen, not read ("all": read them all).
+    backfill: Backfill = DEFAULT_BACKFILL_SECONDS
 
     @model_validator(mode="after")
     def _one_kind(self) -> SourceModel:
@@ -218,6 +237,10 @@ class Source:
     kind: str  # "feed" | "page"
     url: str
     every_seconds: int
+    host_connections: int | None = None  # politeness towards the host of `url`; None: default
+    host_gap_seconds: float | None = None
+    allow_private: bool = False  # its own host may be private (the watchlist says so)
+    backfill_seconds: int | None = DEFAULT_BACKFILL_SECONDS  # None: read the whole back catalogue
 
 
 @dataclass(frozen=True)
@@ -416,6 +439,25 @@ def load_watchlists(directory: Path | str, env: Mapping[str, str] | None = None)
     return replace(watchlist, files=tuple(files))
 
 
+def reload_problems(watchlist: Watchlist, directory: Path | str) -> list[Problem]:
+    """Why a valid watchlist must still not replace a running one: a file that is empty (0 bytes
+    or blanks: an editor mid-save, a truncated copy) or no source at all (every source would
+    stop). The daemon refuses such a reload like a broken one; at start it only warns."""
+    problems = []
+    for path in watchlist.files:
+        try:
+            empty = not path.read_bytes().strip()
+        except OSError:
+            continue  # gone since it was read: the next reload sees it
+        if empty:
+            problems.append(Problem(path, 1, "the file is empty (a save in progress?); delete it to drop "
+                                             "it from the watchlist"))
+    if not watchlist.sources:
+        problems.append(Problem(Path(directory), 0, "no sources: every source would stop being polled "
+                                                    "(restart claimwatch to run without any)"))
+    return problems
+
+
 def _merge(parsed: list[tuple[FileModel, _Reader]], problems: list[Problem]) -> Watchlist:
     """Cross-file checks: unique names and ids, and every reference resolves."""
     first_seen: dict[tuple[str, str], Problem] = {}
@@ -438,7 +480,9 @@ def _merge(parsed: list[tuple[FileModel, _Reader]], problems: list[Problem]) -> 
         for i, s in enumerate(model.sources):
             url = s.feed or s.page or ""
             if unique("source", s.name, r, ("sources", i)) and unique("source URL", url, r, ("sources", i, "feed" if s.feed else "page")):
-                sources.append(Source(s.name, "feed" if s.feed else "page", url, s.every))
+                sources.append(Source(s.name, "feed" if s.feed else "page", url, s.every,
+                                      host_connections=s.host_connections, host_gap_seconds=s.host_gap,
+                                      allow_private=s.allow_private, backfill_seconds=s.backfill))
         for i, e in enumerate(model.entities):
             if not unique("entity", e.name, r, ("entities", i, "name")):
                 continue

@@ -6,18 +6,32 @@ evidence, the stance change, the alert and its deliveries commit together or not
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, false, func, insert, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from monitor.decide import before_since, is_stale, to_alert, verdicts
 from monitor.match import Finding, Stance
-from storage.models import Alert, Article, Delivery, DeliveryAttempt, Evidence, PartyStance, UTCDateTime
-from storage.records import ClaimRouting, PendingDelivery, StandingEntry
+from storage.models import (
+    Alert,
+    Article,
+    Delivery,
+    DeliveryAttempt,
+    Evidence,
+    PartyStance,
+    UTCDateTime,
+)
+from storage.records import (
+    ClaimRouting,
+    ConfiguredTarget,
+    PendingDelivery,
+    StandingEntry,
+    removed_reason,
+)
 
 
 class StanceConflict(Exception):
@@ -174,7 +188,7 @@ async def insert_deliveries(
         insert(Delivery),
         [
             {
-                "alert_id": alert_id, "channel": t.channel, "target_index": t.index,
+                "alert_id": alert_id, "channel": t.channel, "target_key": t.key, "target_index": None,
                 "target_label": t.label, "status": "pending", "attempts": 0,
                 "next_attempt_at": now, "leased_until": None, "sent_at": None,
                 "last_error": None,
@@ -232,7 +246,7 @@ async def lease_deliveries(
     )
     return [
         PendingDelivery(
-            id=dl.id, alert_id=al.id, channel=dl.channel, target_index=dl.target_index,
+            id=dl.id, alert_id=al.id, channel=dl.channel, target_key=dl.target_key,
             target_label=dl.target_label, attempts=dl.attempts, claim_id=al.claim_id,
             statement=al.statement, party=al.party, stance=al.stance, quote=ev.quote,
             cue=ev.cue, outlet=ar.outlet, article_title=ar.title, article_url=ar.url,
@@ -278,3 +292,81 @@ async def record_attempt(
         .values(values)
         .execution_options(synchronize_session=False)
     )
+
+
+async def reconcile_targets(
+    s: AsyncSession, targets: Sequence[ConfiguredTarget], channels: Collection[str], now: datetime
+) -> tuple[int, int]:
+    """Make the outbox agree with the watchlist's targets (at start and after each reload):
+    adopt rows queued before target keys (migration 0006) and fail pending deliveries whose
+    target is gone. Returns (adopted, failed).
+
+    A pre-0006 row knows only its position and apprise's label: it gets the key of the target
+    now at that position if that target has the same label and no other target of the channel
+    shares it (its stored label is also replaced by the fully masked one); either way its
+    position is then cleared, so this happens once. A pending delivery
+    not leased by anyone whose (channel, key) the watchlist no longer lists, or that could not
+    be adopted, is failed with `removed_reason`: reordering never misroutes, removing never
+    leaves alerts pending for ever.
+    """
+    adopted = await _adopt_legacy(s, targets)
+    keys: dict[str, set[str]] = {}
+    for t in targets:
+        keys.setdefault(t.channel, set()).add(t.key)
+    known = or_(*(and_(Delivery.channel == c, Delivery.target_key.in_(sorted(k))) for c, k in keys.items())) \
+        if keys else false()
+    gone = and_(
+        Delivery.status == "pending",
+        or_(Delivery.leased_until.is_(None), Delivery.leased_until < now),  # never one being sent
+        or_(Delivery.target_key.is_(None), not_(known)),
+    )
+    rows = (await s.execute(
+        select(Delivery.channel, Delivery.target_key.is_(None)).where(gone).distinct()
+    )).all()
+    failed = 0
+    for channel, legacy_row in rows:
+        which = Delivery.target_key.is_(None) if legacy_row else Delivery.target_key.is_not(None)
+        done = await s.execute(
+            update(Delivery).where(gone, Delivery.channel == channel, which)
+            .values(status="failed", last_error=removed_reason(channel, channels, None if legacy_row else ""),
+                    leased_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        failed += int(done.rowcount or 0)  # type: ignore[attr-defined]
+    return adopted, failed
+
+
+async def _adopt_legacy(s: AsyncSession, targets: Sequence[ConfiguredTarget]) -> int:
+    """Give rows queued before target keys the key of their target, where it is unambiguous.
+
+    Compared here rather than in SQL: an old label may hold what apprise left unmasked, and
+    must not become a bound parameter that a SQL debug log prints."""
+    rows = (await s.execute(
+        select(Delivery.id, Delivery.channel, Delivery.target_index, Delivery.target_label)
+        .where(Delivery.target_key.is_(None), Delivery.target_index.is_not(None))
+    )).all()
+    if not rows:
+        return 0
+    alike: dict[tuple[str, str], list[ConfiguredTarget]] = {}
+    for configured in targets:
+        alike.setdefault((configured.channel, configured.legacy_label), []).append(configured)
+    changes: dict[tuple[str | None, str | None], list[int]] = {}
+    adopted = 0
+    for row_id, channel, index, old_label in rows:
+        same = alike.get((channel, old_label), [])
+        t = same[0] if len(same) == 1 else None  # two targets that look alike cannot be told apart
+        if t is not None and t.index == index:
+            changes.setdefault((t.key, t.label), []).append(row_id)
+            adopted += 1
+        else:  # left unaddressed (a pending one is failed below); the old label goes if we can
+            changes.setdefault((None, t.label if t is not None else None), []).append(row_id)
+    for (key, label), ids in changes.items():
+        values: dict[str, object] = {"target_index": None}
+        if key is not None:
+            values["target_key"] = key
+        if label is not None:
+            values["target_label"] = label
+        for i in range(0, len(ids), 500):
+            await s.execute(update(Delivery).where(Delivery.id.in_(ids[i:i + 500])).values(values)
+                            .execution_options(synchronize_session=False))
+    return adopted

@@ -27,10 +27,14 @@ def normalize_url(url: str) -> URL:
     raise ValueError(f"unsupported database URL {u.render_as_string(hide_password=True)!r}")
 
 
-def create_engine_for(url: str) -> AsyncEngine:
-    """An engine with the per-connection settings; no migration (see `open_engine`)."""
+def create_engine_for(url: str, pool_size: int | None = None) -> AsyncEngine:
+    """An engine with the per-connection settings; no migration (see `open_engine`).
+
+    `pool_size`: connections kept open (the daemon sizes it to its poll concurrency, so polls
+    do not queue long for a connection); 5 more may open under a burst."""
     u = normalize_url(url)
-    engine = create_async_engine(u, pool_pre_ping=u.get_backend_name() == "postgresql")
+    pool: dict[str, int] = {"pool_size": pool_size, "max_overflow": 5} if pool_size else {}
+    engine = create_async_engine(u, pool_pre_ping=u.get_backend_name() == "postgresql", **pool)
     if u.get_backend_name() == "sqlite":
         _configure_sqlite(engine)
     return engine
@@ -82,9 +86,9 @@ async def migrate(engine: AsyncEngine) -> None:
         await conn.run_sync(_upgrade)
 
 
-async def open_engine(url: str) -> AsyncEngine:
+async def open_engine(url: str, pool_size: int | None = None) -> AsyncEngine:
     """An engine for `url` (sqlite[+aiosqlite]:///path or postgresql[+asyncpg]://…), at head."""
-    engine = create_engine_for(url)
+    engine = create_engine_for(url, pool_size)
     try:
         await migrate(engine)
     except BaseException:

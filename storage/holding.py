@@ -26,12 +26,12 @@ MAX_GROUP = 500  # deliveries in one message; a bigger backlog goes out in sever
 
 
 async def lease_held(
-    s: AsyncSession, channel: str, target_index: int, now: datetime, lease_seconds: float
+    s: AsyncSession, channel: str, target_key: str, now: datetime, lease_seconds: float
 ) -> list[PendingDelivery]:
-    """Lease every held delivery of one target whose time has come (oldest first)."""
+    """Lease every held delivery of one target (by key) whose time has come (oldest first)."""
     return await alerting.lease_deliveries(
         s, now, MAX_GROUP, lease_seconds,
-        only=lambda t: and_(t.channel == channel, t.target_index == target_index, t.hold.is_not(None)),
+        only=lambda t: and_(t.channel == channel, t.target_key == target_key, t.hold.is_not(None)),
     )
 
 
@@ -50,11 +50,11 @@ async def hold(s: AsyncSession, delivery_ids: Sequence[int], kind: str, until: d
 
 
 async def target_rate(
-    s: AsyncSession, channel: str, target_index: int, since: datetime
+    s: AsyncSession, channel: str, target_key: str, since: datetime
 ) -> tuple[int, datetime | None]:
     """Messages sent to the target since `since` (a grouped message counts once), and when its
     waiting fold message goes out (None if none is waiting)."""
-    target = and_(Delivery.channel == channel, Delivery.target_index == target_index)
+    target = and_(Delivery.channel == channel, Delivery.target_key == target_key)
     sent = await s.scalar(
         select(func.count(func.distinct(func.coalesce(Delivery.batch_id, Delivery.id))))
         .where(target, Delivery.status == "sent", Delivery.sent_at > since)

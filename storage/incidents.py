@@ -3,7 +3,8 @@
 An incident opens once per (kind, subject) and closes once; each change writes its notice and one
 pending delivery per ops target in the same transaction, so whether to tell ops is decided once,
 persisted, and the notice is retried and never sent twice like any alert. Notice deliveries are
-rows of `deliveries` without an alert (`notice_id` set), leased only by `lease_notices`.
+rows of `deliveries` without an alert (`notice_id` set), leased only by `lease_notices`, addressed
+like alert deliveries by channel ("ops") and `target_key`.
 
 Also the health reads the checks in monitor/ops.py decide from. Session-level functions used by
 `Repository`, like storage/alerting.py.
@@ -48,7 +49,7 @@ async def _notify(s: AsyncSession, incident_id: int, event: str, text: NoticeTex
     )
     if targets:
         await s.execute(insert(Delivery), [
-            {"alert_id": None, "notice_id": notice_id, "channel": t.channel, "target_index": t.index,
+            {"alert_id": None, "notice_id": notice_id, "channel": t.channel, "target_key": t.key, "target_index": None,
              "target_label": t.label, "status": "pending", "attempts": 0, "next_attempt_at": now,
              "leased_until": None, "sent_at": None, "last_error": None}
             for t in targets
@@ -125,7 +126,7 @@ async def lease_notices(s: AsyncSession, now: datetime, limit: int, lease_second
         .where(Delivery.id.in_(ids)).order_by(Delivery.next_attempt_at, Delivery.id)
     )
     return [
-        PendingNotice(id=dl.id, notice_id=n.id, target_index=dl.target_index,
+        PendingNotice(id=dl.id, notice_id=n.id, target_key=dl.target_key,
                       target_label=dl.target_label, attempts=dl.attempts, event=n.event,
                       severity=n.severity, title=n.title, body=n.body, created_at=n.created_at)
         for dl, n in rows.all()
@@ -150,7 +151,7 @@ class TargetHealth:
     """Alert deliveries to one target: the last one failed for good, the last one sent."""
 
     channel: str
-    target_index: int
+    target_key: str  # or, for a row queued before target keys, its label
     label: str
     last_failed_at: datetime | None
     last_error: str | None
@@ -178,25 +179,26 @@ async def source_health(s: AsyncSession) -> list[SourceHealth]:
 
 async def target_health(s: AsyncSession, exclude_channel: str) -> list[TargetHealth]:
     alert = and_(Delivery.alert_id.is_not(None), Delivery.channel != exclude_channel)
+    target = func.coalesce(Delivery.target_key, Delivery.target_label)  # old rows: by their label
     failed = await s.execute(
-        select(Delivery.channel, Delivery.target_index, func.max(Delivery.target_label),
+        select(Delivery.channel, target, func.max(Delivery.target_label),
                func.max(DeliveryAttempt.at), func.count(func.distinct(Delivery.id)))
         .join(DeliveryAttempt, DeliveryAttempt.delivery_id == Delivery.id)
         .where(alert, Delivery.status == "failed")
-        .group_by(Delivery.channel, Delivery.target_index)
+        .group_by(Delivery.channel, target)
     )
     out = []
-    for channel, index, label, last_failed_at, count in failed.all():
+    for channel, key, label, last_failed_at, count in failed.all():
         last_error = await s.scalar(
             select(Delivery.last_error).where(alert, Delivery.status == "failed", Delivery.channel == channel,
-                                              Delivery.target_index == index)
+                                              target == key)
             .order_by(Delivery.id.desc()).limit(1)
         )
         last_sent = await s.scalar(
             select(func.max(Delivery.sent_at))
-            .where(alert, Delivery.channel == channel, Delivery.target_index == index, Delivery.status == "sent")
+            .where(alert, Delivery.channel == channel, target == key, Delivery.status == "sent")
         )
-        out.append(TargetHealth(channel, index, label, last_failed_at, last_error, int(count), last_sent))
+        out.append(TargetHealth(channel, key, label, last_failed_at, last_error, int(count), last_sent))
     return out
 
 

@@ -82,6 +82,7 @@ class Source(Base):
     enabled: Mapped[bool] = mapped_column(Boolean)
     next_due_at: Mapped[datetime]
     leased_until: Mapped[datetime | None]
+    leased_by: Mapped[str | None]  # the replica (replicas.id) holding the lease
     etag: Mapped[str | None]
     last_modified: Mapped[str | None]
     body_hash: Mapped[str | None]
@@ -200,21 +201,27 @@ class Alert(Base):
 class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (
-        UniqueConstraint("alert_id", "channel", "target_index"),
+        UniqueConstraint("alert_id", "channel", "target_key"),
         CheckConstraint(f"status IN {DELIVERY_STATUSES!r}", name="status"),
         Index("ix_deliveries_due", "status", "next_attempt_at"),
-        Index("ix_deliveries_target", "channel", "target_index", "status"),
+        Index("ix_deliveries_target", "channel", "target_key", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id"))  # None: an ops notice
     channel: Mapped[str]
-    target_index: Mapped[int]
-    target_label: Mapped[str]
+    # The target: alerts/deliver.py `target_key(url)`, a hash of its URL (never the URL), so a
+    # reordered channel still sends each delivery to its own target. NULL only on rows queued
+    # before migration 0006, which have their position in `target_index` instead (adopted or
+    # failed at start: storage/alerting.py `reconcile_targets`).
+    target_key: Mapped[str | None]
+    target_index: Mapped[int | None]
+    target_label: Mapped[str]  # the URL's masked form (alerts/deliver.py `privacy_label`)
     status: Mapped[str]
     attempts: Mapped[int]
     next_attempt_at: Mapped[datetime]
     leased_until: Mapped[datetime | None]
+    leased_by: Mapped[str | None]  # the replica (replicas.id) holding the lease
     sent_at: Mapped[datetime | None]
     last_error: Mapped[str | None]
     # A digest or fold channel holds the delivery until its message goes out (alerts/timing.py);
@@ -266,3 +273,16 @@ class DeliveryAttempt(Base):
     ok: Mapped[bool] = mapped_column(Boolean)
     error: Mapped[str | None]
     duration_ms: Mapped[int]
+
+
+class Replica(Base):
+    """One running daemon process: its leases (`leased_by`) are reclaimed at once when its
+    heartbeat is older than the takeover window (monitor/replicas.py)."""
+
+    __tablename__ = "replicas"
+
+    id: Mapped[str] = mapped_column(primary_key=True)  # a uuid4, new at each start
+    host: Mapped[str]
+    pid: Mapped[int]
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]

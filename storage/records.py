@@ -1,6 +1,7 @@
 """Plain records crossing the storage boundary: no SQLAlchemy objects leak out of `storage`."""
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -39,6 +40,16 @@ class SourceState:
 
 
 @dataclass(frozen=True)
+class ScheduleOutlook:
+    """The schedule at a glance: the next due time of a source nobody is polling, and the backlog
+    (enabled sources more than the overdue threshold past due, and the oldest due time)."""
+
+    next_due_at: datetime | None
+    overdue: int
+    oldest_due_at: datetime | None
+
+
+@dataclass(frozen=True)
 class ArticleRecord:
     """An extracted article ready to store (unique by canonical URL and by content hash)."""
 
@@ -54,11 +65,34 @@ class ArticleRecord:
 
 @dataclass(frozen=True)
 class Target:
-    """One apprise URL of a channel, addressed by position so secrets never enter the database."""
+    """One apprise URL of a channel, addressed by a hash of the URL so secrets never enter the
+    database and reordering the channel's list cannot send its deliveries elsewhere."""
 
     channel: str
+    key: str  # alerts/deliver.py `target_key(url)`
+    label: str  # the URL with secrets masked (`privacy_label`), for logs and the desk
+
+
+@dataclass(frozen=True)
+class ConfiguredTarget:
+    """A switched-on target as the watchlist now lists it, for `reconcile_targets`: its key and
+    label, and what identified it before target keys (its position and apprise's own label)."""
+
+    channel: str
+    key: str
+    label: str
     index: int
-    label: str  # the URL with secrets masked (apprise privacy form), for logs and the desk
+    legacy_label: str
+
+
+def removed_reason(channel: str, channels: Collection[str], key: str | None = "") -> str:
+    """Why a delivery has no target any more: the error it is failed with."""
+    if key is None:
+        return (f"target removed from channel {channel!r}: queued before target keys, and its "
+                "position no longer holds the same target")
+    if channel not in channels:
+        return f"target removed from channel {channel!r} (the channel is no longer in the watchlist)"
+    return f"target removed from channel {channel!r}"
 
 
 @dataclass(frozen=True)
@@ -90,7 +124,7 @@ class PendingDelivery:
     id: int
     alert_id: int
     channel: str
-    target_index: int
+    target_key: str | None  # None only for a row queued before migration 0006 and not adopted
     target_label: str
     attempts: int
     claim_id: str
@@ -172,7 +206,7 @@ class DeliveryRecord:
     id: int
     alert_id: int | None  # None for an ops notice (`notice_id`)
     channel: str
-    target_index: int
+    target_key: str | None
     target_label: str
     status: str  # "pending" | "sent" | "failed"
     attempts: int
@@ -203,7 +237,7 @@ class PendingNotice:
 
     id: int  # the delivery's id
     notice_id: int
-    target_index: int
+    target_key: str | None
     target_label: str
     attempts: int
     event: str  # "opened" | "recovered"

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from monitor.match import Finding, Stance
+from monitor.redact import redact
 from storage import alerting, holding, incidents
-from storage.incidents import ChannelHealth, SourceHealth, TargetHealth
 from storage.db import open_engine
+from storage.incidents import ChannelHealth, SourceHealth, TargetHealth
 from storage.models import (
     Alert,
     Article,
@@ -27,6 +28,7 @@ from storage.models import (
     Delivery,
     DeliveryAttempt,
     Evidence,
+    Replica,
     SeenUrl,
     Source,
 )
@@ -36,11 +38,13 @@ from storage.records import (
     AssessmentRecord,
     AttemptRecord,
     ClaimRouting,
+    ConfiguredTarget,
     DeliveryRecord,
     EvidenceRecord,
     IncidentRecord,
     PendingDelivery,
     PendingNotice,
+    ScheduleOutlook,
     SourceSpec,
     SourceState,
     Target,
@@ -100,11 +104,13 @@ class Repository:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
         self._pg = engine.dialect.name == "postgresql"
+        # The replica (daemon process) this repository leases for; recorded as `leased_by`.
+        self.holder: str | None = None
 
     @classmethod
-    async def open(cls, url: str) -> Repository:
-        """Open (and migrate to head) the database at `url`."""
-        return cls(await open_engine(url))
+    async def open(cls, url: str, *, pool_size: int | None = None) -> Repository:
+        """Open (and migrate to head) the database at `url`; `pool_size` connections kept open."""
+        return cls(await open_engine(url, pool_size))
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -161,7 +167,8 @@ class Repository:
         await self._transaction(work)
 
     async def lease_due_sources(
-        self, now: datetime, limit: int, lease_seconds: float, due_by: datetime | None = None
+        self, now: datetime, limit: int, lease_seconds: float, due_by: datetime | None = None,
+        *, holder: str | None = None,
     ) -> list[SourceState]:
         """Take up to `limit` due sources (oldest due first) for `lease_seconds`.
 
@@ -169,6 +176,8 @@ class Repository:
         A single UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) that re-checks the
         lease: PostgreSQL replicas skip rows another one holds, and on SQLite the statement
         runs under the one write lock, so no source is ever handed out twice at once.
+        The lease records its `holder` (default `self.holder`), so a dead replica's leases can be
+        reclaimed at once (`reclaim_leases`).
         """
         def due(t: Any) -> Any:
             return and_(
@@ -187,7 +196,8 @@ class Repository:
             res = await s.scalars(
                 update(Source)
                 .where(Source.id.in_(pick.scalar_subquery()), due(Source))
-                .values(leased_until=now + timedelta(seconds=lease_seconds))
+                .values(leased_until=now + timedelta(seconds=lease_seconds),
+                        leased_by=holder or self.holder)
                 .returning(Source)
                 .execution_options(synchronize_session=False)
             )
@@ -214,7 +224,7 @@ class Repository:
         e.g. a 304 that sent no new ETag); on failure they are left alone.
         """
         values: dict[str, Any] = {
-            "leased_until": None, "next_due_at": next_due_at, "last_fetched_at": now,
+            "leased_until": None, "leased_by": None, "next_due_at": next_due_at, "last_fetched_at": now,
         }
         if error is None:
             values |= {
@@ -228,7 +238,7 @@ class Repository:
         else:
             values |= {
                 "error_count": Source.error_count + 1,
-                "last_error": error, "last_error_kind": error_kind,
+                "last_error": redact(error), "last_error_kind": error_kind,  # no URL secret stored
             }
 
         async def work(s: AsyncSession) -> None:
@@ -244,6 +254,98 @@ class Repository:
         async with self._sessions() as s:
             rows = await s.scalars(select(Source).order_by(Source.name))
             return [_source_state(r) for r in rows.all()]
+
+    async def schedule_outlook(self, now: datetime, overdue_after: float) -> ScheduleOutlook:
+        """When the next unleased enabled source is due, and the backlog: how many are more than
+        `overdue_after` seconds past due (not counting those being polled) and the oldest due time."""
+        free = and_(Source.enabled.is_(True), or_(Source.leased_until.is_(None), Source.leased_until < now))
+        late = and_(free, Source.next_due_at < now - timedelta(seconds=overdue_after))
+        async with self._sessions() as s:
+            next_due = await s.scalar(select(func.min(Source.next_due_at)).where(free))
+            n, oldest = (await s.execute(select(func.count(), func.min(Source.next_due_at)).where(late))).one()
+        return ScheduleOutlook(next_due, int(n or 0), oldest)
+
+    # -- replicas: who holds which lease (monitor/daemon.py) ------------------------------
+
+    async def register_replica(self, replica_id: str, *, host: str, pid: int, now: datetime) -> None:
+        """Announce a daemon process; its heartbeat starts now."""
+        async def work(s: AsyncSession) -> None:
+            s.add(Replica(id=replica_id, host=host, pid=pid, started_at=now, heartbeat_at=now))
+
+        await self._transaction(work)
+
+    async def beat_replica(self, replica_id: str, now: datetime) -> None:
+        """Refresh a replica's heartbeat (registering it again if a peer took it for dead)."""
+        async def work(s: AsyncSession) -> None:
+            done = await s.execute(update(Replica).where(Replica.id == replica_id).values(heartbeat_at=now))
+            if not done.rowcount:  # type: ignore[attr-defined]
+                s.add(Replica(id=replica_id, host="", pid=0, started_at=now, heartbeat_at=now))
+
+        await self._transaction(work)
+
+    async def reclaim_leases(
+        self, now: datetime, *, me: str, takeover_seconds: float, everyone_else: bool = False
+    ) -> tuple[int, int]:
+        """Release the leases of replicas that are gone: whose heartbeat is older than
+        `takeover_seconds`, or that are not registered at all (a lease from before replicas
+        existed). `everyone_else` releases every lease not held by `me` (SQLite, where only one
+        process may run). The dead replicas' rows are deleted. Returns (sources, deliveries)
+        released."""
+        async def work(s: AsyncSession) -> tuple[int, int]:
+            stale = now - timedelta(seconds=takeover_seconds)
+            dead = select(Replica.id).where(Replica.id != me)
+            if not everyone_else:
+                dead = dead.where(Replica.heartbeat_at < stale)
+            dead_ids = list((await s.scalars(dead)).all())
+            alive = select(Replica.id).where(Replica.heartbeat_at >= stale, Replica.id.not_in(dead_ids))
+
+            def gone(t: Any) -> Any:
+                not_mine = or_(t.leased_by.is_(None), t.leased_by != me)
+                if everyone_else:
+                    return and_(t.leased_until.is_not(None), not_mine)
+                return and_(t.leased_until.is_not(None), not_mine,
+                            or_(t.leased_by.is_(None), t.leased_by.not_in(alive)))
+
+            sources = await s.execute(
+                update(Source).where(gone(Source))
+                .values(leased_until=None, leased_by=None).execution_options(synchronize_session=False))
+            deliveries = await s.execute(
+                update(Delivery).where(gone(Delivery), Delivery.status == "pending")
+                .values(leased_until=None, leased_by=None).execution_options(synchronize_session=False))
+            if dead_ids:
+                await s.execute(delete(Replica).where(Replica.id.in_(dead_ids)))
+            return int(sources.rowcount or 0), int(deliveries.rowcount or 0)  # type: ignore[attr-defined]
+
+        return await self._transaction(work)
+
+    async def retire_replica(self, replica_id: str) -> tuple[int, int]:
+        """A clean stop: hand back every lease `replica_id` still holds and deregister it.
+        Returns (sources, deliveries) released."""
+        async def work(s: AsyncSession) -> tuple[int, int]:
+            sources = await s.execute(
+                update(Source).where(Source.leased_by == replica_id, Source.leased_until.is_not(None))
+                .values(leased_until=None, leased_by=None).execution_options(synchronize_session=False))
+            deliveries = await s.execute(
+                update(Delivery).where(Delivery.leased_by == replica_id, Delivery.leased_until.is_not(None),
+                                       Delivery.status == "pending")
+                .values(leased_until=None, leased_by=None).execution_options(synchronize_session=False))
+            await s.execute(delete(Replica).where(Replica.id == replica_id))
+            return int(sources.rowcount or 0), int(deliveries.rowcount or 0)  # type: ignore[attr-defined]
+
+        return await self._transaction(work)
+
+    async def replicas(self) -> list[tuple[str, str, int, datetime]]:
+        """(id, host, pid, heartbeat) of every registered replica, oldest heartbeat first."""
+        async with self._sessions() as s:
+            rows = await s.execute(select(Replica.id, Replica.host, Replica.pid, Replica.heartbeat_at)
+                                   .order_by(Replica.heartbeat_at))
+            return [(i, h, p, at) for i, h, p, at in rows.all()]
+
+    async def lease_holders(self) -> dict[str, str | None]:
+        """Source name → the replica holding its lease (None: not leased), for tests and status."""
+        async with self._sessions() as s:
+            rows = await s.execute(select(Source.name, Source.leased_by, Source.leased_until))
+            return {n: (by if until is not None else None) for n, by, until in rows.all()}
 
     # -- articles ---------------------------------------------------------------------------
 
@@ -271,6 +373,23 @@ class Repository:
         """Remember a link that gave no new article; the first outcome and time are kept."""
         async with self._sessions.begin() as s:
             await self._mark_seen(s, url, source_id, outcome, now)
+
+    async def mark_seen_many(
+        self, urls: Sequence[str], source_id: int | None, outcome: str, now: datetime
+    ) -> None:
+        """`mark_seen` for many links at once (a new source's back catalogue): one transaction,
+        one multi-row INSERT … ON CONFLICT DO NOTHING per _CHUNK links; known ones are kept."""
+        wanted = list(dict.fromkeys(urls))
+        if not wanted:
+            return
+        async with self._sessions.begin() as s:
+            for i in range(0, len(wanted), _CHUNK):
+                await s.execute(
+                    self._insert(SeenUrl)
+                    .values([{"url": u, "source_id": source_id, "first_seen_at": now, "outcome": outcome}
+                             for u in wanted[i:i + _CHUNK]])
+                    .on_conflict_do_nothing(index_elements=["url"])
+                )
 
     async def _insert_article(self, s: AsyncSession, rec: ArticleRecord) -> int | None:
         """Insert in a SAVEPOINT, so a unique clash (URL or content already known, perhaps by a
@@ -345,8 +464,18 @@ class Repository:
 
         `due_by` later than `now` also takes those waiting out a backoff (`run --once`)."""
         return await self._transaction(
-            lambda s: alerting.lease_deliveries(s, now, limit, lease_seconds, due_by)
+            lambda s: self._held_by_me(s, alerting.lease_deliveries(s, now, limit, lease_seconds, due_by))
         )
+
+    async def _held_by_me(self, s: AsyncSession, leasing: Awaitable[list[T]]) -> list[T]:
+        """Record this replica as the holder of deliveries just leased in `s`'s transaction."""
+        leased = await leasing
+        if leased and self.holder is not None:
+            await s.execute(
+                update(Delivery).where(Delivery.id.in_([d.id for d in leased]))  # type: ignore[attr-defined]
+                .values(leased_by=self.holder).execution_options(synchronize_session=False)
+            )
+        return leased
 
     async def record_attempt(
         self,
@@ -387,14 +516,22 @@ class Repository:
 
         await self._transaction(work)
 
+    async def reconcile_targets(
+        self, targets: Sequence[ConfiguredTarget], channels: Sequence[str], now: datetime
+    ) -> tuple[int, int]:
+        """Adopt deliveries queued before target keys and fail those whose target the watchlist
+        no longer lists (storage/alerting.py); (adopted, failed)."""
+        return await self._transaction(
+            lambda s: alerting.reconcile_targets(s, targets, channels, now))
+
     # -- held deliveries: digests, folds, the per-hour limit (storage/holding.py) ---------
 
     async def lease_held(
-        self, channel: str, target_index: int, now: datetime, lease_seconds: float
+        self, channel: str, target_key: str, now: datetime, lease_seconds: float
     ) -> list[PendingDelivery]:
         """Lease every held delivery of one target whose message is due, to send as one."""
         return await self._transaction(
-            lambda s: holding.lease_held(s, channel, target_index, now, lease_seconds)
+            lambda s: self._held_by_me(s, holding.lease_held(s, channel, target_key, now, lease_seconds))
         )
 
     async def hold_deliveries(self, delivery_ids: Sequence[int], kind: str, until: datetime) -> None:
@@ -402,11 +539,11 @@ class Repository:
         await self._transaction(lambda s: holding.hold(s, delivery_ids, kind, until))
 
     async def target_rate(
-        self, channel: str, target_index: int, since: datetime
+        self, channel: str, target_key: str, since: datetime
     ) -> tuple[int, datetime | None]:
         """(messages sent to the target since `since`, when its waiting fold goes out or None)."""
         async with self._sessions() as s:
-            return await holding.target_rate(s, channel, target_index, since)
+            return await holding.target_rate(s, channel, target_key, since)
 
     async def record_group_attempt(
         self,
@@ -448,7 +585,7 @@ class Repository:
                             due_by: datetime | None = None) -> list[PendingNotice]:
         """Take up to `limit` due ops notice deliveries for `lease_seconds`."""
         return await self._transaction(
-            lambda s: incidents.lease_notices(s, now, limit, lease_seconds, due_by))
+            lambda s: self._held_by_me(s, incidents.lease_notices(s, now, limit, lease_seconds, due_by)))
 
     async def source_health(self) -> list[SourceHealth]:
         async with self._sessions() as s:
@@ -523,7 +660,7 @@ class Repository:
             return [
                 DeliveryRecord(
                     id=d.id, alert_id=d.alert_id, channel=d.channel,
-                    target_index=d.target_index, target_label=d.target_label,
+                    target_key=d.target_key, target_label=d.target_label,
                     status=d.status, attempts=d.attempts, next_attempt_at=d.next_attempt_at,
                     sent_at=d.sent_at, last_error=d.last_error, hold=d.hold,
                     hold_until=d.hold_until, batch_id=d.batch_id, notice_id=d.notice_id,

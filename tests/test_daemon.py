@@ -90,7 +90,9 @@ def write_sources(directory: Path, sources: list[tuple[str, str, str]], *, extra
     """(name, "feed"|"page", url) → sources.yaml; the mtime is bumped so a reload always sees it."""
     lines = ["sources:"]
     for name, kind, url in sources:
-        lines += [f"  - name: {name}", f"    {kind}: {url}", "    every: 5m"]
+        # local servers are on 127.0.0.1, and the seed stories are years old: read them all
+        lines += [f"  - name: {name}", f"    {kind}: {url}", "    every: 5m", "    allow_private: true",
+                  "    backfill: all"]
     path = directory / "sources.yaml"
     existed = path.exists()
     path.write_text("\n".join(lines) + "\n" + extra)
@@ -387,7 +389,7 @@ async def test_an_edited_watchlist_is_reloaded_and_a_broken_edit_keeps_the_last_
                 path = write_sources(directory, good[:1], extra="    evry: 5m\n")
                 assert not await daemon.reload_if_changed()
             errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
-            assert any(f"{path}:5: unknown key 'evry'" in m for m in errors), errors
+            assert any(f"{path}:7: unknown key 'evry'" in m for m in errors), errors
             assert [s.name for s in daemon.watchlist.sources] == ["Local Wire", "Other Wire"]
             assert not await daemon.reload_if_changed(), "the broken file is reported once, not every tick"
 
@@ -485,7 +487,7 @@ async def test_the_daemon_refuses_to_start_on_a_bad_watchlist(tmp_path: Path, sq
                          extra="    evry: 5m\n")
     code, out = await claimwatch("run", "--watchlists", str(directory), "--db", sqlite_url, env={}, timeout=20)
     assert code == 2, out
-    assert f"{path}:5: unknown key 'evry'" in out, out
+    assert f"{path}:7: unknown key 'evry'" in out, out
 
 
 async def test_match_json_explains_each_finding_with_party_stance_quote_and_cue(tmp_path: Path) -> None:

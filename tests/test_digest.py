@@ -11,7 +11,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
-from alerts.deliver import DeliveryReport, DeliverySettings, deliver_due
+from alerts.deliver import DeliveryReport, DeliverySettings, deliver_due, target_key
 from alerts.timing import digest_due, digest_period, fold_due, over_limit
 from monitor.match import Finding, Stance
 from monitor.watchlist import ChannelOptions, Digest, parse_digest
@@ -95,8 +95,8 @@ async def receiver() -> AsyncIterator[JsonReceiver]:
         yield r
 
 
-def routing(channel: str) -> dict[str, ClaimRouting]:
-    target = (Target(channel, 0, "json://127.0.0.1/hook"),)
+def routing(channel: str, url: str) -> dict[str, ClaimRouting]:
+    target = (Target(channel, target_key(url), "json://127.0.0.1/hook"),)
     return {
         "merger": ClaimRouting("Acme will merge with Globex", target),
         "recall": ClaimRouting("Initech recalled its printers", target),
@@ -106,8 +106,8 @@ def routing(channel: str) -> dict[str, ClaimRouting]:
 class Newsdesk:
     """Stores articles whose findings alert (one per new party), at given times."""
 
-    def __init__(self, repo: Repository, channel: str) -> None:
-        self.repo, self.claims, self.n = repo, routing(channel), 0
+    def __init__(self, repo: Repository, channel: str, receiver: JsonReceiver) -> None:
+        self.repo, self.claims, self.n = repo, routing(channel, receiver.url), 0
 
     async def alerts(self, at: datetime, *parties: str, claim: str = "merger") -> list[int]:
         if self.n == 0:
@@ -140,7 +140,7 @@ def parties_in(message: dict[str, str], parties: list[str]) -> list[str]:
 async def test_an_hourly_digest_channel_gets_one_message_per_hour_listing_every_alert_of_that_hour(
     repo: Repository, receiver: JsonReceiver
 ) -> None:
-    clock, news = Clock(), Newsdesk(repo, "night")
+    clock, news = Clock(), Newsdesk(repo, "night", receiver)
     hourly = ChannelOptions(digest=parse_digest("hourly"))
     first_hour = ["Acme", "Globex", "Hooli", "Initech", "Umbrella"]
     await news.alerts(clock.set(minutes=10), "Acme", "Globex")
@@ -179,7 +179,7 @@ async def test_ten_alerts_over_a_limit_of_three_per_hour_deliver_three_then_one_
     parties = [f"Party {c}" for c in "ABCDEFGHIJ"]
     repo = await Repository.open(db_url)
     try:
-        news = Newsdesk(repo, "busy")
+        news = Newsdesk(repo, "busy", receiver)
         await news.alerts(clock.set(minutes=0), *parties[:4])
         report = await deliver(repo, receiver, "busy", busy, clock)
         assert report == DeliveryReport(sent=3, deferred=1), report
@@ -190,7 +190,7 @@ async def test_ten_alerts_over_a_limit_of_three_per_hour_deliver_three_then_one_
 
     repo = await Repository.open(db_url)  # a restart: the count and the waiting fold are in storage
     try:
-        news = Newsdesk(repo, "busy")
+        news = Newsdesk(repo, "busy", receiver)
         news.n = 1
         for minute, party in zip(range(1, 7), parties[4:], strict=True):
             await news.alerts(clock.set(minutes=minute), party)
@@ -223,7 +223,7 @@ async def test_ten_alerts_over_a_limit_of_three_per_hour_deliver_three_then_one_
 async def test_a_digest_that_fails_is_retried_as_one_message_and_sent_once(
     repo: Repository, receiver: JsonReceiver
 ) -> None:
-    clock, news = Clock(), Newsdesk(repo, "night")
+    clock, news = Clock(), Newsdesk(repo, "night", receiver)
     hourly = ChannelOptions(digest=parse_digest("hourly"))
     await news.alerts(clock.set(minutes=5), "Acme", "Globex", "Hooli")
     await deliver(repo, receiver, "night", hourly, clock)
@@ -243,7 +243,7 @@ async def test_a_digest_that_fails_is_retried_as_one_message_and_sent_once(
 async def test_run_once_ignores_retry_backoffs_but_never_sends_a_digest_before_its_time(
     repo: Repository, receiver: JsonReceiver
 ) -> None:
-    clock, news = Clock(), Newsdesk(repo, "night")
+    clock, news = Clock(), Newsdesk(repo, "night", receiver)
     daily = ChannelOptions(digest=LONDON_8)
     far = datetime(9999, 1, 1, tzinfo=UTC)
     await news.alerts(clock.set(hours=1), "Acme")
@@ -258,7 +258,7 @@ async def test_run_once_ignores_retry_backoffs_but_never_sends_a_digest_before_i
 async def test_an_alert_whose_digest_period_ended_while_claimwatch_was_down_goes_in_the_next_send(
     repo: Repository, receiver: JsonReceiver
 ) -> None:
-    clock, news = Clock(), Newsdesk(repo, "night")
+    clock, news = Clock(), Newsdesk(repo, "night", receiver)
     hourly = ChannelOptions(digest=parse_digest("hourly"))
     await news.alerts(clock.set(minutes=5), "Acme")  # never leased before the hour: we were down
     await news.alerts(clock.set(minutes=30), "Globex")

@@ -40,7 +40,8 @@ def watchlist(tmp_path: Path, feed_url: str) -> Path:
     directory.mkdir(exist_ok=True)
     bundled = (REPO / "watchlists" / "musk-putin.yaml").read_text()
     (directory / "musk-putin.yaml").write_text(bundled.split("\nchannels:")[0] + CHANNELS)
-    (directory / "sources.yaml").write_text(f"sources:\n  - name: Wire\n    feed: {feed_url}\n    every: 5m\n")
+    (directory / "sources.yaml").write_text(f"sources:\n  - name: Wire\n    feed: {feed_url}\n    every: 5m\n"
+                                             "    allow_private: true\n    backfill: all\n")
     return directory
 
 

@@ -33,7 +33,8 @@ def watchlist_dir(tmp_path: Path, feeds: dict[str, str]) -> Path:
     shutil.copy(REPO / "watchlists" / "musk-putin.yaml", directory / "musk-putin.yaml")
     lines = ["sources:"]
     for name, url in feeds.items():
-        lines += [f"  - name: {name}", f"    feed: {url}", "    every: 5m"]
+        lines += [f"  - name: {name}", f"    feed: {url}", "    every: 5m", "    allow_private: true",
+                  "    backfill: all"]  # a local server; the seed stories are years old
     (directory / "sources.yaml").write_text("\n".join(lines) + "\n")
     return directory
 

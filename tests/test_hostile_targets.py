@@ -20,7 +20,7 @@ from apprise.plugins.discord import NotifyDiscord
 from apprise.plugins.slack import NotifySlack
 
 from alerts import render
-from alerts.deliver import DeliverySettings, _instantiate, _send, deliver_due
+from alerts.deliver import DeliverySettings, _instantiate, _send, deliver_due, target_key
 from alerts.neutralize import ZWSP
 from monitor.watchlist import ChannelOptions
 from storage.records import PendingDelivery, StandingEntry
@@ -33,7 +33,7 @@ LONG = "x" * 100_000
 
 def alert(hostile: str, **changes: object) -> PendingDelivery:
     base = PendingDelivery(
-        id=1, alert_id=11, channel="desk", target_index=0, target_label="…", attempts=0,
+        id=1, alert_id=11, channel="desk", target_key="k", target_label="…", attempts=0,
         claim_id="musk-putin-talks", statement="Elon Musk has held private talks with Vladimir Putin",
         party=f"Kremlin {hostile}", stance="denies", quote=f"“It's all untrue {hostile},” Peskov said.",
         cue="denied", outlet=f"The Moscow Times {hostile}", article_title=f"Headline {hostile}",
@@ -284,7 +284,8 @@ async def test_a_channels_own_template_goes_through_the_outbox_to_slack(receiver
 
     class Outbox:
         def __init__(self) -> None:
-            self.d: list[PendingDelivery] = [alert("<!here>", party="Kremlin")]
+            self.d: list[PendingDelivery] = [alert("<!here>", party="Kremlin",
+                                                   target_key=target_key(receivers.url("slack")))]
             self.attempts: list[bool] = []
 
         async def lease_deliveries(self, now: datetime, limit: int, lease_seconds: int,

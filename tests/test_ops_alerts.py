@@ -51,10 +51,10 @@ def test_a_failing_source_is_an_incident_only_past_its_threshold_and_recovers_wh
 
 
 def test_deliveries_failed_for_good_are_an_incident_until_an_alert_reaches_the_target_again() -> None:
-    t = TargetHealth("desk", 0, "json://127.0.0.1/hook", at(minutes=5), "http 503", 2, at(minutes=1))
+    t = TargetHealth("desk", "k0", "json://127.0.0.1/hook", at(minutes=5), "http 503", 2, at(minutes=1))
     [v] = ops.target_verdicts([t])
     assert v.failing and v.subject == "desk via json://127.0.0.1/hook" and v.text.severity == "failure"
-    [v] = ops.target_verdicts([TargetHealth("desk", 0, "json://127.0.0.1/hook", at(minutes=5), "x", 2,
+    [v] = ops.target_verdicts([TargetHealth("desk", "k0", "json://127.0.0.1/hook", at(minutes=5), "x", 2,
                                             at(minutes=6))])
     assert not v.failing
 
@@ -69,16 +69,16 @@ def test_a_channel_whose_every_attempt_failed_for_an_hour_is_an_incident() -> No
     assert not v.failing
 
 
-def test_notices_never_carry_a_query_string_credentials_or_a_notification_url() -> None:
+def test_notices_never_carry_a_query_value_credentials_or_a_notification_url() -> None:
     text = ops.safe("GET https://bob:hunter2@wire.example/rss?key=SECRET123 failed; "
                     "tried slack://T000/B000/XXXXSECRET")
-    assert "SECRET" not in text and "hunter2" not in text
-    assert "https://wire.example/rss?…" in text and "slack://…" in text
+    assert "SECRET" not in text and "hunter2" not in text and "bob" not in text
+    assert "https://***@wire.example/rss?key=***" in text and "slack://…" in text
 
 
 # --- incidents in storage ----------------------------------------------------------------------
 
-TARGETS = (Target("ops", 0, "json://127.0.0.1/ops"), Target("ops", 1, "mailto://ops@…"))
+TARGETS = (Target("ops", "k0", "json://127.0.0.1/ops"), Target("ops", "k1", "mailto://ops@…"))
 WARN = NoticeText("Source failing: Wire", "it fails", "warning")
 OK = NoticeText("Source recovered: Wire", "it works", "success")
 
@@ -88,7 +88,7 @@ async def test_an_incident_opens_once_and_closes_once_each_with_one_notice_per_o
     assert not await repo.open_incident("source_failing", "Wire", WARN, TARGETS, at(minutes=1))
     assert await repo.lease_deliveries(at(minutes=2), 10, 60) == [], "notices are not alerts"
     opened = await repo.lease_notices(at(minutes=2), 10, 86400)
-    assert [(n.target_index, n.event, n.title) for n in opened] == [(0, "opened", WARN.title), (1, "opened", WARN.title)]
+    assert [(n.target_key, n.event, n.title) for n in opened] == [("k0", "opened", WARN.title), ("k1", "opened", WARN.title)]
     assert await repo.lease_notices(at(minutes=2), 10, 60) == [], "leased"
 
     assert await repo.close_incident("source_failing", "Wire", OK, TARGETS, at(hours=1))
@@ -190,7 +190,7 @@ async def test_a_rejected_watchlist_reload_raises_one_ops_alert_without_secrets_
 async def test_alert_deliveries_failing_for_good_and_a_channel_failing_for_an_hour_each_raise_one_ops_alert(
     tmp_path: Path, repo: Repository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from alerts.deliver import DeliverySettings, deliver_due
+    from alerts.deliver import DeliverySettings, deliver_due, target_key
     from monitor.match import Finding, Stance
     from monitor.watchlist import load_watchlists
     from storage.records import ArticleRecord, ClaimRouting, SourceSpec
@@ -204,7 +204,7 @@ async def test_alert_deliveries_failing_for_good_and_a_channel_failing_for_an_ho
         [source] = await repo.source_states()
         await repo.finish_poll(source.id, now=T0, next_due_at=at(hours=1), etag=None, last_modified=None,
                                body_hash=None, error=None, error_kind=None)
-        claims = {"c": ClaimRouting("Acme will merge with Globex", (Target("desk", 0, "json://desk"),))}
+        claims = {"c": ClaimRouting("Acme will merge with Globex", (Target("desk", target_key(desk.url), "json://desk"),))}
         await repo.store_article(ArticleRecord(source.id, "https://n.example/1", "h1", "T", "b", "News", T0, T0),
                                  [Finding(claim_id="c", stance=Stance.CONFIRMS, party="Acme", party_kind="entity",
                                           quote="Acme said so.", cue="said", sentence=1)], claims, T0)

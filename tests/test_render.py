@@ -24,7 +24,7 @@ ALL = (SLACK, DISCORD, MATTERMOST, JSON, EMAIL, NTFY)
 
 def alert(**changes: object) -> PendingDelivery:
     base = PendingDelivery(
-        id=1, alert_id=11, channel="desk", target_index=0, target_label="json://…", attempts=0,
+        id=1, alert_id=11, channel="desk", target_key="k", target_label="json://…", attempts=0,
         claim_id="musk-putin-talks", statement="Elon Musk has held private talks with Vladimir Putin",
         party="Kremlin", stance="denies", quote="“It's all untrue,” Peskov said.", cue="denied",
         outlet="The Moscow Times", article_title="Elon Musk Held Secret Talks With Putin – WSJ",

@@ -16,7 +16,7 @@ from storage.repository import Repository
 T0 = datetime(2024, 10, 25, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
 STATEMENT = "Acme will merge with Globex"
-DESK = (Target("desk", 0, "json://127.0.0.1/hook"),)
+DESK = (Target("desk", "k0", "json://127.0.0.1/hook"),)
 
 
 def routing(**kw: object) -> dict[str, ClaimRouting]:

@@ -27,7 +27,7 @@ LEASE = 60
 CLAIMS = {
     "merger": ClaimRouting(
         statement="Acme will merge with Globex",
-        targets=(Target("slack", 0, "slack://T***/B***"), Target("email", 0, "mailto://desk@…")),
+        targets=(Target("slack", "k-slack", "slack://T***/B***"), Target("email", "k-email", "mailto://desk@…")),
     )
 }
 
@@ -276,7 +276,7 @@ async def test_delivery_carries_everything_to_render(repo: Repository) -> None:
     aid = await add_article(repo)
     await repo.record_findings(aid, [finding()], CLAIMS, T0)
     got = await repo.lease_deliveries(T0, 10, LEASE)
-    assert {(d.channel, d.target_index) for d in got} == {("slack", 0), ("email", 0)}
+    assert {(d.channel, d.target_key) for d in got} == {("slack", "k-slack"), ("email", "k-email")}
     d = got[0]
     assert (d.claim_id, d.party, d.stance, d.quote, d.cue) == (
         "merger", "Acme", "confirms", "Acme said so.", "said")
