@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("claimwatch.alerts")
 
-__all__ = ["DeliveryReport", "DeliverySettings", "Outbox", "backoff", "channel_targets", "configured_targets",
+__all__ = ["Attempted", "DeliveryReport", "DeliverySettings", "Outbox", "attempt", "backoff", "channel_targets", "configured_targets",
            "deliver_due", "privacy_label", "removed_reason", "resolve", "target_error", "target_key"]
 
 
@@ -439,6 +439,68 @@ def resolve(channel: str, key: str | None, channels: Mapping[str, Sequence[str]]
     return None
 
 
+@dataclass(frozen=True)
+class Attempted:
+    """One try at one target, classified: what to record, and what the report and log say."""
+
+    state: str  # "sent" | "retry" | "failed"
+    label: str  # the target's privacy label
+    error: str | None
+    duration_ms: int
+    at: datetime
+    attempts: int  # including this one
+    next_attempt_at: datetime | None  # set when state is "retry"
+
+    def report(self, report: DeliveryReport, what: str, settings: DeliverySettings, count: int = 1) -> None:
+        """Count it in `report` and log it; `what` names the message and its target."""
+        if self.state == "sent":
+            report.sent += count
+            log.info("%s sent (%d ms)", what, self.duration_ms)
+        elif self.state == "retry":
+            report.retrying += count
+            assert self.next_attempt_at is not None
+            log.warning("%s: attempt %d/%d failed (%s); retrying at %s", what, self.attempts,
+                        settings.max_attempts, self.error, self.next_attempt_at.isoformat(timespec="seconds"))
+        else:
+            report.failed += count
+            log.error("%s failed for good: %s", what, self.error)
+
+
+async def attempt(
+    url: str | None,
+    missing: str,
+    label: str,
+    build: Callable[[str], render.Message],
+    attempts_before: int,
+    settings: DeliverySettings,
+    now: Callable[[], datetime],
+    rng: Callable[[], float],
+) -> Attempted:
+    """Send one message to `url` (None: the target is gone, for the reason `missing`) and
+    classify the outcome: sent, retry after a backoff, or failed for good (a configuration
+    error, or `max_attempts` reached). Alerts, digests and ops notices all go through here."""
+    started = time.monotonic()
+    if url is None:
+        outcome = _Outcome("config", missing)
+    else:
+        plugin = _instantiate(url) if url and "${" not in url else None
+        label = _label(plugin, url)
+        if plugin is None:
+            outcome = _Outcome("config", target_error(url) or "apprise could not load the URL")
+        else:
+            outcome = await _send(plugin, build(url), settings)
+    duration_ms = int((time.monotonic() - started) * 1000)
+    error = outcome.error[:_ERROR_CHARS] if outcome.error else None
+    at, attempts = now(), attempts_before + 1
+    if outcome.kind == "sent":
+        return Attempted("sent", label, None, duration_ms, at, attempts, None)
+    if outcome.kind == "retry" and attempts < settings.max_attempts:
+        return Attempted("retry", label, error, duration_ms, at, attempts, at + backoff(attempts, settings, rng()))
+    if outcome.kind == "retry":
+        error = f"gave up after {attempts} attempts; last: {error}"
+    return Attempted("failed", label, error, duration_ms, at, attempts, None)
+
+
 def _resolve(d: PendingDelivery, channels: Mapping[str, Sequence[str]]) -> str | None:
     return resolve(d.channel, d.target_key, channels)
 
@@ -494,44 +556,19 @@ class _Run:
         """Attempt and record one delivery; the retry time when the target failed and should
         not be tried again now, else None."""
         url = _resolve(d, self.channels)
-        started = time.monotonic()
-        if url is None:
-            label = d.target_label
-            outcome = _Outcome("config", removed_reason(d.channel, self.channels, d.target_key))
-        else:
-            plugin = _instantiate(url) if url and "${" not in url else None
-            label = _label(plugin, url)
-            if plugin is None:
-                outcome = _Outcome("config", target_error(url) or "apprise could not load the URL")
-            else:
-                options = self.options.get(d.channel)
-                template = options.template if options is not None else None
-                outcome = await _send(plugin, render.alert_message(d, url, template), self.settings)
-        duration_ms = int((time.monotonic() - started) * 1000)
-        error = outcome.error[:_ERROR_CHARS] if outcome.error else None
-        at = self.now()
-        attempts = d.attempts + 1
-        next_at: datetime | None = None
-        if outcome.kind == "sent":
-            self.report.sent += 1
-            log.info("alert %d sent to channel %r via %s (%d ms)", d.alert_id, d.channel, label, duration_ms)
-        elif outcome.kind == "retry" and attempts < self.settings.max_attempts:
-            next_at = at + backoff(attempts, self.settings, self.rng())
-            self.report.retrying += 1
-            log.warning("alert %d to channel %r via %s: attempt %d/%d failed (%s); retrying at %s",
-                        d.alert_id, d.channel, label, attempts, self.settings.max_attempts, error,
-                        next_at.isoformat(timespec="seconds"))
-        else:
-            if outcome.kind == "retry":
-                error = f"gave up after {attempts} attempts; last: {error}"
-            self.report.failed += 1
-            log.error("alert %d to channel %r via %s failed for good: %s", d.alert_id, d.channel, label, error)
+        options = self.options.get(d.channel)
+        template = options.template if options is not None else None
+        a = await attempt(url, removed_reason(d.channel, self.channels, d.target_key) if url is None else "",
+                          d.target_label, lambda u: render.alert_message(d, u, template), d.attempts,
+                          self.settings, self.now, self.rng)
+        what = f"alert {d.alert_id} to channel {d.channel!r} via {a.label}"
+        a.report(self.report, what, self.settings)
         # Shielded: a shutdown arriving now must not lose the record of a send that happened.
         await asyncio.shield(self.outbox.record_attempt(
-            d.id, now=at, ok=outcome.kind == "sent", error=error, duration_ms=duration_ms,
-            next_attempt_at=next_at,
+            d.id, now=a.at, ok=a.state == "sent", error=a.error, duration_ms=a.duration_ms,
+            next_attempt_at=a.next_attempt_at,
         ))
-        return next_at if outcome.kind == "retry" else None
+        return a.next_attempt_at
 
 
 async def deliver_due(

@@ -20,18 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from alerts import render
-from alerts.deliver import (
-    _ERROR_CHARS,
-    Outbox,
-    _instantiate,
-    _label,
-    _Outcome,
-    _resolve,
-    _send,
-    backoff,
-    removed_reason,
-    target_error,
-)
+from alerts.deliver import Outbox, _resolve, attempt, removed_reason
 from alerts.timing import HOUR, digest_due, digest_period, fold_due, over_limit
 from storage.records import PendingDelivery
 
@@ -150,39 +139,14 @@ async def send_group(run: _Run, leased: list[PendingDelivery], options: ChannelO
     items = sorted(by_id.values(), key=lambda d: (d.alerted_at, d.id))
     ids = [d.id for d in items]
     url = _resolve(first, run.channels)
-    started = time.monotonic()
-    if url is None:
-        label = first.target_label
-        outcome = _Outcome("config", removed_reason(first.channel, run.channels, first.target_key))
-    else:
-        plugin = _instantiate(url) if url and "${" not in url else None
-        label = _label(plugin, url)
-        if plugin is None:
-            outcome = _Outcome("config", target_error(url) or "apprise could not load the URL")
-        else:
-            outcome = await _send(plugin, message(items, url, options), run.settings)
-    duration_ms = int((time.monotonic() - started) * 1000)
-    error = outcome.error[:_ERROR_CHARS] if outcome.error else None
-    at = run.now()
-    attempts = max(d.attempts for d in items) + 1
-    next_at: datetime | None = None
-    what = f"{len(items)} alert(s) in one message to channel {first.channel!r} via {label}"
-    if outcome.kind == "sent":
-        run.report.sent += len(items)
-        log.info("%s sent (%d ms)", what, duration_ms)
-    elif outcome.kind == "retry" and attempts < run.settings.max_attempts:
-        next_at = at + backoff(attempts, run.settings, run.rng())
-        run.report.retrying += len(items)
-        log.warning("%s: attempt %d/%d failed (%s); retrying at %s", what, attempts,
-                    run.settings.max_attempts, error, next_at.isoformat(timespec="seconds"))
-    else:
-        if outcome.kind == "retry":
-            error = f"gave up after {attempts} attempts; last: {error}"
-        run.report.failed += len(items)
-        log.error("%s failed for good: %s", what, error)
+    a = await attempt(url, removed_reason(first.channel, run.channels, first.target_key) if url is None else "",
+                      first.target_label, lambda u: message(items, u, options),
+                      max(d.attempts for d in items), run.settings, run.now, run.rng)
+    a.report(run.report, f"{len(items)} alert(s) in one message to channel {first.channel!r} via {a.label}",
+             run.settings, len(items))
     await asyncio.shield(outbox.record_group_attempt(
-        ids, now=at, ok=outcome.kind == "sent", error=error, duration_ms=duration_ms,
-        next_attempt_at=next_at,
+        ids, now=a.at, ok=a.state == "sent", error=a.error, duration_ms=a.duration_ms,
+        next_attempt_at=a.next_attempt_at,
     ))
 
 

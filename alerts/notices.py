@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import fields
 from datetime import datetime
@@ -18,18 +17,12 @@ from typing import Protocol
 
 from alerts import render
 from alerts.deliver import (
-    _ERROR_CHARS,
     DeliveryReport,
     DeliverySettings,
-    _instantiate,
-    _label,
-    _Outcome,
     _quiet_apprise,
-    _send,
-    backoff,
+    attempt,
     removed_reason,
     resolve,
-    target_error,
 )
 from monitor.watchlist import OPS_CHANNEL
 from storage.records import PendingNotice
@@ -81,35 +74,10 @@ async def deliver_notices(
 async def _one(outbox: NoticeOutbox, n: PendingNotice, urls: Sequence[str], settings: DeliverySettings,
                now: Callable[[], datetime], rng: Callable[[], float], report: DeliveryReport) -> None:
     url = resolve(OPS_CHANNEL, n.target_key, {OPS_CHANNEL: urls})
-    started = time.monotonic()
-    if url is None:
-        label = n.target_label
-        outcome = _Outcome("config", removed_reason(OPS_CHANNEL, {OPS_CHANNEL: urls}, n.target_key))
-    else:
-        plugin = _instantiate(url) if url and "${" not in url else None
-        label = _label(plugin, url)
-        if plugin is None:
-            outcome = _Outcome("config", target_error(url) or "apprise could not load the URL")
-        else:
-            outcome = await _send(plugin, notice(n, url), settings)
-    duration_ms = int((time.monotonic() - started) * 1000)
-    error = outcome.error[:_ERROR_CHARS] if outcome.error else None
-    at = now()
-    attempts = n.attempts + 1
-    next_at: datetime | None = None
-    if outcome.kind == "sent":
-        report.sent += 1
-        log.info("ops notice %r sent via %s (%d ms)", n.title, label, duration_ms)
-    elif outcome.kind == "retry" and attempts < settings.max_attempts:
-        next_at = at + backoff(attempts, settings, rng())
-        report.retrying += 1
-        log.warning("ops notice %r via %s: attempt %d/%d failed (%s); retrying at %s", n.title, label,
-                    attempts, settings.max_attempts, error, next_at.isoformat(timespec="seconds"))
-    else:
-        if outcome.kind == "retry":
-            error = f"gave up after {attempts} attempts; last: {error}"
-        report.failed += 1
-        log.error("ops notice %r via %s failed for good: %s", n.title, label, error)
+    missing = removed_reason(OPS_CHANNEL, {OPS_CHANNEL: urls}, n.target_key) if url is None else ""
+    a = await attempt(url, missing, n.target_label, lambda u: notice(n, u), n.attempts, settings, now, rng)
+    a.report(report, f"ops notice {n.title!r} via {a.label}", settings)
     await asyncio.shield(outbox.record_attempt(
-        n.id, now=at, ok=outcome.kind == "sent", error=error, duration_ms=duration_ms, next_attempt_at=next_at,
+        n.id, now=a.at, ok=a.state == "sent", error=a.error, duration_ms=a.duration_ms,
+        next_attempt_at=a.next_attempt_at,
     ))
