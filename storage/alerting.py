@@ -198,26 +198,15 @@ async def insert_deliveries(
     )
 
 
-async def lease_deliveries(
-    s: AsyncSession, now: datetime, limit: int, lease_seconds: float, due_by: datetime | None = None,
-    *, only: Callable[[Any], Any] | None = None,
-) -> list[PendingDelivery]:
-    """Take up to `limit` due deliveries for `lease_seconds`; a leased one is skipped by others.
+async def lease_due(
+    s: AsyncSession, due: Callable[[Any], Any], now: datetime, limit: int, lease_seconds: float
+) -> list[int]:
+    """Lease up to `limit` deliveries matching `due(table)`, oldest due first; their ids.
 
-    One UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) re-checking the lease condition:
-    on PostgreSQL replicas skip each other's rows; on SQLite the statement runs under the
-    single write lock, so a racing lease sees the new `leased_until` and takes nothing.
+    One UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) re-checking `due`: on
+    PostgreSQL replicas skip each other's rows; on SQLite the statement runs under the single
+    write lock, so a racing lease sees the new `leased_until` and takes nothing.
     """
-    def due(t: Any) -> Any:
-        return and_(
-            t.status == "pending",
-            t.alert_id.is_not(None),  # ops notices have their own deliverer (storage/incidents.py)
-            t.next_attempt_at <= (due_by or now),
-            or_(t.leased_until.is_(None), t.leased_until < now),
-            or_(t.hold_until.is_(None), t.hold_until <= now),  # a digest's time is never brought forward
-            *((only(t),) if only is not None else ()),  # e.g. one target's held deliveries (storage/holding.py)
-        )
-
     d = aliased(Delivery, name="due")
     pick = (
         select(d.id)
@@ -233,7 +222,25 @@ async def lease_deliveries(
         .returning(Delivery.id)
         .execution_options(synchronize_session=False)
     )
-    ids = list(leased.scalars().all())
+    return list(leased.scalars().all())
+
+
+async def lease_deliveries(
+    s: AsyncSession, now: datetime, limit: int, lease_seconds: float, due_by: datetime | None = None,
+    *, only: Callable[[Any], Any] | None = None,
+) -> list[PendingDelivery]:
+    """Take up to `limit` due alert deliveries for `lease_seconds` (`lease_due`), ready to render."""
+    def due(t: Any) -> Any:
+        return and_(
+            t.status == "pending",
+            t.alert_id.is_not(None),  # ops notices have their own deliverer (storage/incidents.py)
+            t.next_attempt_at <= (due_by or now),
+            or_(t.leased_until.is_(None), t.leased_until < now),
+            or_(t.hold_until.is_(None), t.hold_until <= now),  # a digest's time is never brought forward
+            *((only(t),) if only is not None else ()),  # e.g. one target's held deliveries (storage/holding.py)
+        )
+
+    ids = await lease_due(s, due, now, limit, lease_seconds)
     if not ids:
         return []
     rows = await s.execute(

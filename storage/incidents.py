@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
+from storage.alerting import lease_due
 from storage.models import Delivery, DeliveryAttempt, Incident, Notice, Source
 from storage.records import IncidentRecord, PendingNotice, Target
 
@@ -108,17 +108,7 @@ async def lease_notices(s: AsyncSession, now: datetime, limit: int, lease_second
             or_(t.leased_until.is_(None), t.leased_until < now),
         )
 
-    d = aliased(Delivery, name="due")
-    pick = (select(d.id).where(due(d)).order_by(d.next_attempt_at, d.id).limit(limit)
-            .with_for_update(skip_locked=True))
-    leased = await s.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(pick.scalar_subquery()), due(Delivery))
-        .values(leased_until=now + timedelta(seconds=lease_seconds))
-        .returning(Delivery.id)
-        .execution_options(synchronize_session=False)
-    )
-    ids = list(leased.scalars().all())
+    ids = await lease_due(s, due, now, limit, lease_seconds)
     if not ids:
         return []
     rows = await s.execute(
