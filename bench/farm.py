@@ -18,8 +18,11 @@ prints its base URL and serves until interrupted:
 Importable: `Farm(feeds=...)` with `await start()` / `await stop()`, `advance(fraction)`, the
 counters (`requests`, `ok`, `not_modified` per feed), `changed_at` / `changed_item` per feed,
 `seen_at` (when the new version of a feed was first served with a 200; `first_served` by item URL), `article_hits` and
-`alerts` (arrival epoch, title, message). Item dates are recent: the initial items are spread over
-the last `spread_hours` (default 20 h, inside a 2-day backfill), a new item is dated at its change.
+`alerts` (arrival epoch, title, message). Item dates: of each feed's initial items the newest
+`recent` (default: all) are spread over the last `spread_hours` (default 20 h, inside a 2-day
+backfill) and the others are older than the backfill (from 3 days back, one a day), as in a
+real outlet's feed of 30 items where a few are from the last two days; a new item is dated at
+its change.
 Traffic: 127.0.0.1 only. Article bodies are generated on demand, deterministically from (k, j).
 """
 from __future__ import annotations
@@ -76,6 +79,7 @@ class Farm:
     items: int = 30
     claim_share: float = 0.1
     spread_hours: float = 20.0
+    recent: int | None = None  # initial items per feed dated inside the backfill (None: all)
     delay: float = 0.0  # seconds each feed answer waits (to keep polls in flight in tests)
     seed: int = 7
     host: str = "127.0.0.1"
@@ -110,9 +114,12 @@ class Farm:
         self._rng = random.Random(self.seed)
         self._runner: web.AppRunner | None = None
         self._published: dict[tuple[int, int], datetime] = {}
-        step = timedelta(hours=self.spread_hours) / max(1, self.items)
+        recent = self.items if self.recent is None else max(0, min(self.items, self.recent))
+        step = timedelta(hours=self.spread_hours) / max(1, recent)
         first = datetime.fromtimestamp(self.started - 60.0, UTC)
-        self._initial = [first - step * (self.items - 1 - j) for j in range(self.items)]
+        old = self.items - recent  # items 0 .. old-1: older than a 2-day backfill
+        self._initial = [first - timedelta(days=3 + (old - 1 - j)) if j < old else first - step * (self.items - 1 - j)
+                         for j in range(self.items)]
 
     # -- content -------------------------------------------------------------------------------
     def url(self, k: int, j: int) -> str:

@@ -8,9 +8,11 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Coroutine
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from monitor.batch import STANCE_HELP
 from monitor.settings import Settings
@@ -18,26 +20,57 @@ from monitor.settings import Settings
 log = logging.getLogger("claimwatch")
 
 
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("claimwatch")
+    except Exception:  # noqa: BLE001 - run from a checkout that was never installed
+        return "unknown (not installed)"
+
+
+_LOG_HELP = "DEBUG, INFO, WARNING or ERROR (env CLAIMWATCH_LOG_LEVEL, default INFO); before or after the command"
+_WATCHLISTS_HELP = "watchlist directory (env CLAIMWATCH_WATCHLISTS, default ./watchlists)"
+_DB_HELP = "SQLAlchemy URL (env CLAIMWATCH_DB, default a SQLite file here)"
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="claimwatch", description=__doc__)
-    p.add_argument("--log-level", default=os.environ.get("CLAIMWATCH_LOG_LEVEL", "INFO"),
-                   help="DEBUG, INFO, WARNING, ERROR (env CLAIMWATCH_LOG_LEVEL)")
-    sub = p.add_subparsers(dest="command", required=True)
+    p.add_argument("--version", action="version", version=f"claimwatch {_version()}")
+    p.add_argument("--log-level", default=None, metavar="LEVEL", help=_LOG_HELP)
+    # The same option after the command (`claimwatch run --log-level DEBUG`); SUPPRESS keeps a
+    # level given before the command when none is given after it.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--log-level", default=argparse.SUPPRESS, metavar="LEVEL", help=_LOG_HELP)
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND", help="what to do (COMMAND --help for more)")
 
-    run = sub.add_parser("run", help="run the daemon")
-    run.add_argument("--watchlists", help="watchlist directory (env CLAIMWATCH_WATCHLISTS, default ./watchlists)")
-    run.add_argument("--db", help="SQLAlchemy URL (env CLAIMWATCH_DB, default a SQLite file here)")
-    run.add_argument("--once", action="store_true", help="poll every source once, deliver pending alerts, exit")
+    def command(name: str, **kw: Any) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], **kw)
 
-    check = sub.add_parser("check", help="validate the watchlist files; exit 1 on any problem")
-    check.add_argument("--watchlists")
+    run = command("run", help="run the daemon (and its web server on CLAIMWATCH_HTTP)")
+    run.add_argument("--watchlists", help=_WATCHLISTS_HELP)
+    run.add_argument("--db", help=_DB_HELP)
+    run.add_argument("--once", action="store_true",
+                     help="poll every source once, deliver pending alerts, exit (3 when every source failed)")
 
-    match = sub.add_parser("match", help="run the matcher on articles (files or URLs) and explain")
-    match.add_argument("--watchlists")
+    check = command("check", help="validate the watchlist files; exit 1 on any problem")
+    check.add_argument("--watchlists", help=_WATCHLISTS_HELP)
+
+    match = command("match", help="run the matcher on articles (files or URLs) and explain")
+    match.add_argument("--watchlists", help=_WATCHLISTS_HELP)
     match.add_argument("--json", action="store_true", help="one JSON object per article")
-    match.add_argument("inputs", nargs="+", metavar="FILE_OR_URL")
+    match.add_argument("inputs", nargs="+", metavar="FILE_OR_URL",
+                       help="a URL, an .html file, or a text file whose first line is the title")
 
-    stance = sub.add_parser(
+    explain = command("explain", help="why an article did or did not alert, claim by claim")
+    explain.add_argument("target", metavar="URL_OR_ARTICLE_ID",
+                         help="a stored article's id (from the API or desk page), or a URL: its stored "
+                              "article, else the page fetched now (not stored)")
+    explain.add_argument("--watchlists", help=_WATCHLISTS_HELP)
+    explain.add_argument("--db", help=_DB_HELP + "; the stances already held are read from it")
+    explain.add_argument("--json", action="store_true", help="the explanation as one JSON object")
+
+    stance = command(
         "stance", help="the stance of each text on its claim, from a JSON-lines file",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         description=STANCE_HELP)
@@ -54,32 +87,71 @@ def _parser() -> argparse.ArgumentParser:
                         help="skip the transformer reader of related articles: about twice the "
                              "pairs per second, fewer right agree/disagree answers")
 
-    status = sub.add_parser("status", help="each source's last poll and error, and the alert outbox")
-    status.add_argument("--db")
+    status = command("status", help="each source's last poll and error, and the alert outbox")
+    status.add_argument("--db", help=_DB_HELP + "; it must exist")
 
-    health = sub.add_parser("health", help="exit 0 if the daemon's heartbeat is fresh (Docker HEALTHCHECK)")
-    health.add_argument("--max-age", type=float, default=180.0, help="seconds (default 180)")
+    health = command("health", help="exit 0 if the daemon's heartbeat is fresh (Docker HEALTHCHECK)")
+    health.add_argument("--max-age", type=float, default=180.0, metavar="SECONDS",
+                        help="the oldest heartbeat (CLAIMWATCH_HEARTBEAT) still healthy, in seconds (default 180)")
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    from monitor.redact import RedactingFormatter
+def _fail(message: str, code: int = 2) -> int:
+    """A one-line error on stderr, as argparse writes its own."""
+    print(f"claimwatch: error: {message}", file=sys.stderr)
+    return code
 
-    for handler in logging.getLogger().handlers:  # no URL secret reaches the process log
-        handler.setFormatter(RedactingFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
-    # aiosqlite logs every statement with its parameters at DEBUG: source URLs and their keys too
-    for chatty in ("apscheduler", "alembic", "aiosqlite"):
-        logging.getLogger(chatty).setLevel(logging.WARNING)
-    settings = Settings.from_env(watchlists=getattr(args, "watchlists", None), db_url=getattr(args, "db", None))
+
+def main(argv: list[str] | None = None) -> int:
+    from monitor import logs
+
+    args = _parser().parse_args(argv)
+    level = (args.log_level or os.environ.get("CLAIMWATCH_LOG_LEVEL") or "INFO").strip().upper()
+    if level not in logs.LEVELS:
+        return _fail(f"log level {level.lower()!r} is not one of DEBUG, INFO, WARNING, ERROR")
+    fmt = (os.environ.get("CLAIMWATCH_LOG_FORMAT") or "text").strip().lower()
+    if fmt not in logs.FORMATS:
+        return _fail(f"CLAIMWATCH_LOG_FORMAT={fmt!r} is not text or json")
+    logs.setup(level, fmt)  # no URL secret reaches the process log (monitor/redact.py)
+    try:
+        settings = Settings.from_env(watchlists=getattr(args, "watchlists", None), db_url=getattr(args, "db", None))
+    except ValueError as err:  # a malformed number in a CLAIMWATCH_* variable
+        return _fail(f"bad setting: {err}")
+    try:
+        return _command(args, settings)
+    except DatabaseUnavailable as err:
+        return _fail(str(err))
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be opened: unknown scheme, unreachable, refused, missing."""
+
+
+def _db_error(url: str, err: BaseException) -> DatabaseUnavailable:
+    from monitor.daemon import _safe_db
+
+    shown = _safe_db(url)
+    reason = " ".join(str(getattr(err, "orig", None) or err).split()) or type(err).__name__
+    try:
+        from sqlalchemy.engine import make_url
+
+        password = make_url(url).password
+    except Exception:  # noqa: BLE001 - an unparseable URL has no password to hide
+        password = None
+    if password:
+        reason = reason.replace(str(password), "***")
+    return DatabaseUnavailable(f"cannot open the database {shown}: {reason[:300]}")
+
+
+def _command(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "run":
-        return asyncio.run(_run(settings, args.once))
+        return _with_db(settings, _run(settings, args.once))
     if args.command == "check":
         return check(settings.watchlists)
     if args.command == "match":
         return asyncio.run(match(settings, args.inputs, as_json=args.json))
+    if args.command == "explain":
+        return _missing_db(settings) or _with_db(settings, explain(settings, args.target, as_json=args.json))
     if args.command == "stance":
         from monitor.batch import stance
 
@@ -88,8 +160,40 @@ def main(argv: list[str] | None = None) -> int:
                       progress=sys.stderr.isatty() if args.progress is None else args.progress,
                       fast=args.fast)
     if args.command == "status":
-        return asyncio.run(status(settings))
+        return _missing_db(settings) or _with_db(settings, status(settings))
     return health(settings, args.max_age)
+
+
+def _missing_db(settings: Settings) -> int:
+    """2 (after a one-line error) when the SQLite file a reading command names does not exist:
+    opening it would create an empty database and report on nothing."""
+    from monitor.replicas import sqlite_path
+
+    try:
+        path = sqlite_path(settings.db_url)
+    except Exception as err:  # noqa: BLE001 - not a URL at all
+        raise _db_error(settings.db_url, err) from None
+    if path is not None and not path.exists():
+        return _fail(f"no database at {path}: this command reads an existing one (`claimwatch run` creates "
+                     "it); give --db or CLAIMWATCH_DB")
+    return 0
+
+
+def _with_db(settings: Settings, work: Coroutine[Any, Any, int]) -> int:
+    """Run `work`; a database that cannot be opened is one line naming it (password masked)."""
+    import asyncpg
+    from sqlalchemy.exc import (
+        ArgumentError,
+        DBAPIError,
+        NoSuchModuleError,
+        OperationalError,
+    )
+
+    try:
+        return asyncio.run(work)
+    except (OSError, ValueError, ArgumentError, NoSuchModuleError, DBAPIError, OperationalError,
+            asyncpg.PostgresError, asyncpg.InterfaceError) as err:
+        raise _db_error(settings.db_url, err) from None
 
 
 async def _run(settings: Settings, once: bool) -> int:
@@ -112,6 +216,28 @@ def check(directory: Path) -> int:
           f"{len(wl.claims)} claim(s), {len(wl.channels)} channel(s)")
     for problem in reload_problems(wl, directory):  # a running daemon would refuse this reload
         print(f"warning: {problem}", file=sys.stderr)
+    return 0
+
+
+async def explain(settings: Settings, target: str, *, as_json: bool) -> int:
+    """Why an article did or did not alert (monitor/explain.py): exit 1 when it cannot be found."""
+    from monitor.explain import NotFound, explain_target, render
+    from monitor.watchlist import WatchlistError, load_watchlists
+    from storage.repository import Repository
+
+    try:
+        wl = load_watchlists(settings.watchlists)
+    except WatchlistError as err:
+        print(err, file=sys.stderr)
+        return 2
+    repo = await Repository.open(settings.db_url)
+    try:
+        x = await explain_target(target, repo, wl, settings)
+    except NotFound as err:
+        return _fail(str(err), 1)
+    finally:
+        await repo.close()
+    print(json.dumps(x.to_dict(), ensure_ascii=False) if as_json else render(x))
     return 0
 
 

@@ -17,10 +17,14 @@ import signal
 import socket
 import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+
+from aiohttp import web
 
 from alerts.deliver import (
     DeliveryReport,
@@ -30,6 +34,7 @@ from alerts.deliver import (
 )
 from alerts.notices import deliver_notices, merged
 from monitor import ops
+from monitor.cycles import CycleTally
 from monitor.fetch import Fetcher, make_session
 from monitor.pipeline import Context, PollResult, refresh_source
 from monitor.politeness import HostLimiter, limits_by_host
@@ -40,6 +45,7 @@ from monitor.settings import Settings
 from monitor.watchlist import (
     OPS_CHANNEL,
     ClaimOptions,
+    Source,
     Watchlist,
     WatchlistError,
     load_watchlists,
@@ -48,10 +54,13 @@ from monitor.watchlist import (
 )
 from storage.records import ClaimRouting, SourceSpec, SourceState
 from storage.repository import Repository
+from storage.retention import drop_old
+from web.metrics import Metrics
 
 log = logging.getLogger("claimwatch.daemon")
 _FAR_FUTURE = datetime(9999, 1, 1, tzinfo=timezone.utc)
 OVERDUE_AFTER_SECONDS = 30.0  # `claimwatch status` counts sources this far past due
+CYCLE_LINE_SECONDS = 60.0  # one INFO line about the polls of the last minute
 
 
 def utcnow() -> datetime:
@@ -78,15 +87,19 @@ def source_specs(watchlist: Watchlist) -> list[SourceSpec]:
 
 @dataclass
 class _Loaded:
-    """The watchlist in force, the file stamps it was read at, and its alert routing (built
-    once per load: it asks apprise to mask every target URL)."""
+    """The watchlist in force, the file stamps it was read at, its alert routing and its
+    sources by name (built once per load: routing asks apprise to mask every target URL, and a
+    dispatcher of 10,000 sources must not rebuild either per poll)."""
 
     watchlist: Watchlist
     stamp: tuple[tuple[str, float], ...]
     routing: dict[str, ClaimRouting] = field(init=False)
 
+    by_name: dict[str, Source] = field(init=False)
+
     def __post_init__(self) -> None:
         self.routing = routing(self.watchlist)
+        self.by_name = {s.name: s for s in self.watchlist.sources}
 
 
 def _stamp(directory: Path) -> tuple[tuple[str, float], ...]:
@@ -98,8 +111,12 @@ def _stamp(directory: Path) -> tuple[tuple[str, float], ...]:
 
 class Daemon:
     def __init__(self, settings: Settings, watchlist: Watchlist, repo: Repository, fetcher: Fetcher,
-                 *, replica_id: str | None = None) -> None:
+                 *, replica_id: str | None = None, metrics: Metrics | None = None,
+                 cpu: Executor | None = None) -> None:
         self.settings, self.repo, self.fetcher = settings, repo, fetcher
+        self.cpu = cpu  # where polls parse, extract and match (monitor/pipeline.py Context.cpu)
+        self.metrics = metrics or Metrics()  # web/metrics.py; the web app serves the same one
+        self.cycle = CycleTally()  # polls since the last "polled N source(s)" line
         self.replica_id = replica_id or uuid.uuid4().hex
         if repo.holder is None:
             repo.holder = self.replica_id  # every lease this process takes names it
@@ -121,7 +138,8 @@ class Daemon:
         per_poll = None if unbounded else self.settings.articles_per_poll
         return Context(self.repo, self.fetcher, wl.claims, wl.entities, self._loaded.routing,
                        articles_per_poll=per_poll, clock=utcnow, alerted=self.wake,
-                       sources={s.name: s for s in wl.sources})  # allow_private, backfill
+                       sources=self._loaded.by_name,  # allow_private, backfill
+                       metrics=self.metrics, cpu=self.cpu)
 
     def _apply_politeness(self) -> None:
         """Per-host limits from the watchlist's sources (`host_connections:`, `host_gap:`)."""
@@ -153,6 +171,14 @@ class Daemon:
         return results
 
     async def poll_source(self, ctx: Context, source: SourceState) -> PollResult:
+        """One poll (`_poll_source`), counted in the metrics and the cycle line."""
+        result = await self._poll_source(ctx, source)
+        self.metrics.observe_poll(outcome="failed" if result.error else result.outcome,
+                                  kind=result.error_kind, fetch_seconds=result.fetch_seconds)
+        self.cycle.add(result)
+        return result
+
+    async def _poll_source(self, ctx: Context, source: SourceState) -> PollResult:
         """One poll under its deadline (feed and articles together). Past it the poll is
         cancelled and recorded on the source as a timeout; a crash is recorded as internal.
         Either way the source backs off like any failing source."""
@@ -165,11 +191,11 @@ class Daemon:
                        "together) and was cancelled")
             log.warning("source %r (%s): %s", source.name, safe_url(source.url), message)
             await self._failed(source, message, "timeout")
-            return PollResult(source.name, error=message, complete=False)
+            return PollResult(source.name, error=message, complete=False, outcome="failed", error_kind="timeout")
         except Exception as err:  # one broken source never stops the others
             log.exception("source %r: poll failed unexpectedly", source.name)
             await self._failed(source, f"internal error: {err!r}", "internal")
-            return PollResult(source.name, error=repr(err))
+            return PollResult(source.name, error=repr(err), outcome="failed", error_kind="internal")
 
     async def _failed(self, source: SourceState, error: str, kind: str) -> None:
         failed_at = utcnow()  # backed off like any failing source, not retried at once
@@ -186,41 +212,45 @@ class Daemon:
         return len(self._polls)
 
     async def dispatch(self, stop: asyncio.Event) -> None:
-        """Keep every source on time: while a slot is free, lease the sources due soonest and
-        start a task per source; sleep until a poll ends, the next due time comes, or at most
-        `tick_seconds`. Writes the heartbeat as it goes. Once `stop` is set, takes no more work
-        and waits up to `shutdown_grace_seconds` for the running polls, then cancels the rest."""
+        """Keep every source on time: lease the sources due now (oldest first) in batches of
+        `2 × concurrency`, start a task per source as slots free up, and look for more at once
+        while a batch comes back full (a backlog), else within a second. A poll that ends
+        starts the next leased source without a database round trip. Writes the heartbeat as it
+        goes. Once `stop` is set, takes no more work and waits up to `shutdown_grace_seconds`
+        for the running polls, then cancels the rest; leased sources not started are handed
+        back with the others by `retire`."""
+        slots, batch = max(1, self.settings.concurrency), 2 * max(1, self.settings.concurrency)
+        look_every = min(1.0, self.settings.tick_seconds)
+        queue: deque[SourceState] = deque()  # leased, waiting for a free slot, due order
+        look_at = 0.0  # monotonic time of the next lease query
         while not stop.is_set():
             self._poll_ended.clear()
-            wait = self.settings.tick_seconds
-            free = self.settings.concurrency - len(self._polls)
-            if free > 0:
+            if len(queue) < slots and time.monotonic() >= look_at:
                 try:
-                    wait = await self._fill(free)
+                    leased = await self.repo.lease_due_sources(
+                        utcnow(), limit=batch, lease_seconds=self.settings.lease_seconds)
                 except Exception:  # the database is down, say: logged, tried again shortly
                     log.exception("leasing due sources failed; trying again in %gs", self.settings.tick_seconds)
+                    leased = []
+                    look_at = time.monotonic() + self.settings.tick_seconds
+                else:
+                    queue.extend(leased)
+                    look_at = time.monotonic() + (0.0 if len(leased) == batch else look_every)
+            if queue:
+                ctx = self.context()
+                while queue and len(self._polls) < slots:
+                    self._start(ctx, queue.popleft())
             self._beat(every=1.0)
+            # Full: a poll ending wakes us. Otherwise the next lease query is due at `look_at`.
+            wait = self.settings.tick_seconds if queue else max(0.0, look_at - time.monotonic())
             if wait > 0:
-                await _first(stop.wait(), self._poll_ended.wait(), timeout=wait)
+                await _first(stop.wait(), self._poll_ended.wait(), timeout=min(wait, self.settings.tick_seconds))
         await self._drain()
 
-    async def _fill(self, free: int) -> float:
-        """Lease up to `free` due sources and start their polls; the seconds to sleep next."""
-        now = utcnow()
-        leased = await self.repo.lease_due_sources(now, limit=free, lease_seconds=self.settings.lease_seconds)
-        if leased:
-            ctx = self.context()
-            for source in leased:
-                task = asyncio.create_task(self.poll_source(ctx, source), name=f"poll {source.name}")
-                self._polls.add(task)
-                task.add_done_callback(self._ended)
-        if len(leased) == free:
-            return self.settings.tick_seconds  # every slot taken: a poll ending wakes us
-        outlook = await self.repo.schedule_outlook(now, OVERDUE_AFTER_SECONDS)
-        if outlook.next_due_at is None:
-            return self.settings.tick_seconds
-        until = (outlook.next_due_at - utcnow()).total_seconds()
-        return min(self.settings.tick_seconds, max(until, 0.05))
+    def _start(self, ctx: Context, source: SourceState) -> None:
+        task = asyncio.create_task(self.poll_source(ctx, source), name=f"poll {source.name}")
+        self._polls.add(task)
+        task.add_done_callback(self._ended)
 
     def _ended(self, task: asyncio.Task[PollResult]) -> None:
         self._polls.discard(task)
@@ -361,10 +391,12 @@ class Daemon:
         except WatchlistError as err:
             log.error("watchlist change REJECTED, still running on the last good one:\n%s", err)
             self._loaded = _Loaded(self.watchlist, stamp)  # the same files are not re-read each tick
+            self.metrics.observe_reload(False)
             await self._ops_watchlist(err)
             return False
         self._loaded = _Loaded(watchlist, stamp)
         self._apply_politeness()
+        self.metrics.observe_reload(True)
         await self._ops_watchlist(None)
         await self.sync_sources()
         await self.reconcile_targets()
@@ -374,6 +406,25 @@ class Daemon:
     async def tick(self) -> None:
         """Reload an edited watchlist (polls are the dispatcher's)."""
         await self.reload_if_changed()
+
+    async def log_cycle(self) -> None:
+        """The INFO line of the polls since the last one (monitor/cycles.py)."""
+        if not self.cycle.lines and not self.cycle.polled:  # the job's first run, at start
+            self.cycle.take()
+            return
+        now = utcnow()
+        outlook = await self.repo.schedule_outlook(now, OVERDUE_AFTER_SECONDS)
+        log.info("%s", self.cycle.take().line(outlook.next_due_at, now))
+
+    async def retain(self) -> None:
+        """Drop what the retention window lets go (storage/retention.py); daily."""
+        days = self.settings.retention_days
+        if days <= 0:
+            return
+        done = await drop_old(self.repo.engine, utcnow() - timedelta(days=days))
+        if done.texts_dropped or done.attempts_deleted:
+            log.info("retention (%g days): dropped the text of %d article(s) backing no finding, "
+                     "deleted %d delivery attempt(s)", days, done.texts_dropped, done.attempts_deleted)
 
     def _beat(self, every: float = 0.0) -> None:
         if every and time.monotonic() - self._beaten < every:
@@ -413,10 +464,14 @@ async def _run(settings: Settings, watchlist: Watchlist, *, once: bool, sole: bo
     # slots (at most 10) plus the deliverer's 2, and 5 more under a burst: several replicas stay
     # well within PostgreSQL's default 100 connections.
     repo = await Repository.open(settings.db_url, pool_size=min(settings.concurrency // 2, 10) + 2)
+    cpu = ThreadPoolExecutor(2, thread_name_prefix="claimwatch-cpu")  # see pipeline.Context.cpu
     try:
         async with make_session(settings.fetch) as session:
             hosts = HostLimiter(settings.fetch.per_host, settings.host_gap_seconds)
-            daemon = Daemon(settings, watchlist, repo, Fetcher(session, settings.fetch, hosts))
+            daemon = Daemon(settings, watchlist, repo, Fetcher(session, settings.fetch, hosts), cpu=cpu)
+            web_runner = None if once else await _start_web(daemon, settings)  # no page for cron
+            if web_runner is False:
+                return 2
             await daemon.start_replica(sole=sole)
             await daemon.sync_sources()
             log.info("claimwatch started: %d source(s), %d claim(s), database %s",
@@ -430,17 +485,29 @@ async def _run(settings: Settings, watchlist: Watchlist, *, once: bool, sole: bo
                                 "findings are recorded, alerts are not sent", claim_id)
             try:
                 if once:
-                    await daemon.poll(everything=True)
-                    await daemon.check_ops()
-                    report = await daemon.deliver_all(everything=True)
-                    log.info("run --once done: %s", report)
-                    return 0
+                    return await _once(daemon)
                 await _run_until_signalled(daemon, settings)
                 return 0
             finally:
                 await daemon.retire()
+                if isinstance(web_runner, web.AppRunner):
+                    await web_runner.cleanup()
     finally:
+        cpu.shutdown(wait=False, cancel_futures=True)
         await repo.close()
+
+
+async def _once(daemon: Daemon) -> int:
+    """`run --once`: every source, then every pending alert; 3 when every source failed, so a
+    cron job notices."""
+    results = await daemon.poll(everything=True)
+    await daemon.check_ops()
+    report = await daemon.deliver_all(everything=True)
+    log.info("run --once done: %s; %s", report, daemon.cycle.take().line(None, utcnow()).rsplit(";", 1)[0])
+    if results and all(r.error for r in results):
+        log.error("run --once: every source failed (%d); exit 3", len(results))
+        return 3
+    return 0
 
 
 async def _run_until_signalled(daemon: Daemon, settings: Settings) -> None:
@@ -451,7 +518,9 @@ async def _run_until_signalled(daemon: Daemon, settings: Settings) -> None:
     beat_every = max(0.5, min(10.0, settings.takeover_seconds / 3))
     schedule = Schedule({"reload": (daemon.tick, settings.tick_seconds),
                          "ops": (daemon.check_ops, settings.ops_every_seconds),
-                         "replica": (daemon.keep_alive, beat_every)})
+                         "replica": (daemon.keep_alive, beat_every),
+                         "cycle": (daemon.log_cycle, CYCLE_LINE_SECONDS),
+                         "retention": (daemon.retain, 86_400.0)})
     schedule.start()
     dispatcher = asyncio.create_task(daemon.dispatch(stop), name="dispatcher")
     deliverer = asyncio.create_task(daemon.deliverer(stop), name="deliverer")
@@ -475,6 +544,24 @@ async def _run_until_signalled(daemon: Daemon, settings: Settings) -> None:
         await schedule.stop(grace_seconds=5)
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+
+
+async def _start_web(daemon: Daemon, settings: Settings) -> web.AppRunner | None | bool:
+    """The desk page, API, /metrics and /healthz on CLAIMWATCH_HTTP, in this loop (web/app.py);
+    None when switched off, False (after a one-line error) when it cannot be served."""
+    if not settings.http_bind:
+        log.info("web server off (CLAIMWATCH_HTTP is empty)")
+        return None
+    from web.app import BindError, WebState, make_app, start
+
+    state = WebState(daemon.repo, lambda: daemon.watchlist, settings, utcnow(), daemon.metrics)
+    try:
+        runner, url = await start(make_app(state), settings.http_bind)
+    except BindError as err:
+        log.error("refusing to start: %s", err)
+        return False
+    log.info("desk page: %s (API %sapi/v1/, metrics %smetrics)", url, url, url)
+    return runner
 
 
 async def _first(*waits: Awaitable[object], timeout: float | None = None) -> None:

@@ -105,36 +105,68 @@ class _Vote:
     passage: ps.Passage
 
 
-def _votes(spec: ClaimSpec, p: ps.Passage, kw: list[tuple[int, int]]) -> list[_Vote]:
-    """Stance votes of one referencing passage, each with its holder."""
+@dataclass(frozen=True)
+class CueTrace:
+    """What the rules made of one cue (`claimwatch explain`): `dropped` names the rule that
+    discarded it, else the vote it became (`kind`, `holder`) and any rule that changed it."""
+
+    sentence: int
+    cue: str
+    polarity: str  # the cue's own kind: confirm | deny | discuss
+    role: str
+    holder: str | None
+    kind: str  # the vote's kind after the rules ("" when dropped)
+    dropped: str = ""
+    changed: str = ""
+
+
+def _votes(spec: ClaimSpec, p: ps.Passage, kw: list[tuple[int, int]],
+           trace: list[CueTrace] | None = None) -> list[_Vote]:
+    """Stance votes of one referencing passage, each with its holder; with `trace`, what
+    became of every cue (kept, changed, or which rule dropped it) is appended to it."""
     cues = st.double_negations(p.f, list(p.cues) + st.negated_predicates(p.f, kw))
     if p.source_tag and kw:
         s, e, _ = p.source_tag
         cues.append(st.Cue("confirm", "tag", s, e, p.f[s:e].strip(), 1.5))
     votes: list[_Vote] = []
+    changed: dict[int, str] = {}
+
+    def drop(c: st.Cue, holder: pa.Party | None, rule: str) -> None:
+        if trace is not None:
+            trace.append(CueTrace(p.index, c.text, c.kind, c.role, holder.name if holder else None, "", rule))
+
     for c in cues:
         holder = p.source_tag[2] if c.role == "tag" and p.source_tag else at.holder(p, c)
         if c.role != "tag" and not gv.governs(spec, p, c, kw, holder):
+            drop(c, holder, "does not govern the claim's predicate (govern.governs)")
             continue
         if c.role in ("verb", "speech") and holder is None and at.is_passive(p, c.start, c.end):
+            drop(c, holder, "passive with nobody named as its agent")
             continue
         if c.role in ("verb", "speech") and at.is_passive(p, c.start, c.end) \
                 and p.in_quote(c.start) and at.passive_agent(p, c.end) is None:
+            drop(c, holder, "passive inside a quotation, with no agent")
             continue
         if c.role == "partial":  # show the cue up to the predicate: 'only one phone call'
             end = next((e for s_, e in kw if c.end <= s_ <= c.end + 25), c.end)
             c = replace(c, end=end, text=p.f[c.start:end])
         kind = "discuss" if p.question else c.kind
+        why = "asked as a question" if p.question and c.kind != "discuss" else ""
         if kind == "deny" and c.role == "retract" and gv.restates(p, c, kw):
-            kind = "confirm"  # 'corrected its report to say they met in May'
+            kind, why = "confirm", "a correction that restates the claim"  # 'corrected its report to say they met in May'
         if kind == "confirm" and c.role in ("verb", "speech") and gv.relays_rumour(p, c):
-            kind = "discuss"  # 'the Gazette said Raman had reportedly met Ellery'
+            kind, why = "discuss", "relays a rumour"  # 'the Gazette said Raman had reportedly met Ellery'
         votes.append(_Vote(holder, kind, c, p))
+        changed[id(votes[-1])] = why
     deniers = [v for v in votes if v.kind == "deny" and v.cue.role in ("verb", "noun", "retract")]
     for v in votes:  # "Reuters reported that the Kremlin denied …": Reuters only relays it
         if v.kind == "confirm" and v.cue.role in ("verb", "speech", "according", "tag") \
                 and any(d.party != v.party and _relays(p, v.cue, d.cue) for d in deniers):
             v.kind = "discuss"
+            changed[id(v)] = "only reports another party's denial"
+    if trace is not None:
+        trace += [CueTrace(p.index, v.cue.text, v.cue.kind, v.cue.role, v.party.name if v.party else None,
+                           v.kind, changed=changed[id(v)]) for v in votes]
     return votes
 
 
@@ -268,21 +300,44 @@ def match_article(
     outlet: str | None = None,
 ) -> list[Finding]:
     """Find every party's stance on every claim the article references."""
+    prepared = prepare_article(title, text, claims, entities)
+    if not prepared.live:  # most articles mention no tracked claim: skip the costly analysis
+        return []
+    passages = prepared.passages()
+    findings: list[Finding] = []
+    for spec in prepared.live:
+        findings += _match_claim(spec, passages, outlet)
+    return findings
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """An article ready for matching: the watch of every entity, each claim's spec, the
+    entities found anywhere in it, and the claims whose entities are there (`live`)."""
+
+    title: str
+    text: str
+    watch: pa.Watch
+    specs: tuple[ClaimSpec, ...]
+    present: frozenset[str]
+    live: tuple[ClaimSpec, ...]
+
+    def passages(self) -> list[ps.Passage]:
+        return ps.build_passages(self.title or "", self.text or "", self.watch)
+
+
+def prepare_article(title: str, text: str, claims: Sequence[Claim],
+                    entities: Sequence[Entity] = ()) -> Prepared:
+    """Steps 1-2 up to the passages, shared by `match_article` and `monitor.explain`."""
     known: dict[str, Entity] = {}
     for e in (*entities, *(e for c in claims for e in c.entities)):
         known.setdefault(e.name, e)
     watch = pa.watch_for(tuple(known.values()))
-    specs = [cl.prepare(claim, text or "", watch) for claim in claims]
+    specs = tuple(cl.prepare(claim, text or "", watch) for claim in claims)
     whole = tx.fold(f"{title}\n{text}")
-    present = {ent.name for _, _, ent in watch.mentions(whole)}
-    live = [sp for sp in specs if _may_reference(sp, whole, present)]
-    if not live:  # most articles mention no tracked claim: skip the costly analysis
-        return []
-    passages = ps.build_passages(title or "", text or "", watch)
-    findings: list[Finding] = []
-    for spec in live:
-        findings += _match_claim(spec, passages, outlet)
-    return findings
+    present = frozenset(ent.name for _, _, ent in watch.mentions(whole))
+    live = tuple(sp for sp in specs if _may_reference(sp, whole, set(present)))
+    return Prepared(title, text, watch, specs, present, live)
 
 
 def _may_reference(spec: ClaimSpec, whole: str, present: set[str]) -> bool:

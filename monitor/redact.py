@@ -13,10 +13,11 @@ import logging
 import re
 from urllib.parse import urlsplit
 
-__all__ = ["MASK", "RedactingFormatter", "redact", "safe_url"]
+__all__ = ["MASK", "URL_PATTERN", "RedactingFormatter", "redact", "safe_url"]
 
 MASK = "***"
 _URL = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]{0,31})://([^\s'\"<>)\]]*)")
+URL_PATTERN = _URL  # any URL in free text (scheme, rest): also used by monitor/logs.py
 _WEB = ("http", "https")
 
 

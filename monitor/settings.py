@@ -38,6 +38,11 @@ class Settings:
     # A replica whose heartbeat is older than this is dead: its leases are reclaimed.
     takeover_seconds: float = 30.0
     heartbeat_file: Path | None = None
+    # The web server (desk page, API, /metrics, /healthz) as host:port; "" switches it off.
+    http_bind: str = "127.0.0.1:8080"
+    # Stored text of articles backing no finding, and delivery attempts, older than this go.
+    retention_days: float = 90.0
+    api_token: str | None = field(default=None, repr=False)  # CLAIMWATCH_API_TOKEN (web/auth.py)
     fetch: FetchSettings = field(default_factory=FetchSettings)
     delivery: DeliverySettings = field(default_factory=DeliverySettings)
 
@@ -49,6 +54,7 @@ class Settings:
         values: dict[str, object] = {
             "db_url": env.get("CLAIMWATCH_DB") or base.db_url,
             "watchlists": Path(env.get("CLAIMWATCH_WATCHLISTS") or base.watchlists),
+            "api_token": env.get("CLAIMWATCH_API_TOKEN") or None,
         }
         if env.get("CLAIMWATCH_FETCH_TIMEOUT"):
             values["fetch"] = replace(base.fetch, timeout_total=float(env["CLAIMWATCH_FETCH_TIMEOUT"]))
@@ -65,6 +71,10 @@ class Settings:
                          ("CLAIMWATCH_TAKEOVER_SECONDS", "takeover_seconds")):
             if env.get(var):
                 values[key] = float(env[var])
+        if "CLAIMWATCH_HTTP" in env:  # set but empty: no web server
+            values["http_bind"] = env["CLAIMWATCH_HTTP"].strip()
+        if env.get("CLAIMWATCH_RETENTION_DAYS"):
+            values["retention_days"] = float(env["CLAIMWATCH_RETENTION_DAYS"])
         if env.get("CLAIMWATCH_HEARTBEAT"):
             values["heartbeat_file"] = Path(env["CLAIMWATCH_HEARTBEAT"])
         values.update({k: v for k, v in overrides.items() if v is not None})

@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy import and_, false, func, insert, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from monitor.decide import before_since, is_stale, to_alert, verdicts
 from monitor.match import Finding, Stance
+from storage import leasing
 from storage.models import (
     Alert,
     Article,
@@ -201,28 +201,10 @@ async def insert_deliveries(
 async def lease_due(
     s: AsyncSession, due: Callable[[Any], Any], now: datetime, limit: int, lease_seconds: float
 ) -> list[int]:
-    """Lease up to `limit` deliveries matching `due(table)`, oldest due first; their ids.
-
-    One UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) re-checking `due`: on
-    PostgreSQL replicas skip each other's rows; on SQLite the statement runs under the single
-    write lock, so a racing lease sees the new `leased_until` and takes nothing.
-    """
-    d = aliased(Delivery, name="due")
-    pick = (
-        select(d.id)
-        .where(due(d))
-        .order_by(d.next_attempt_at, d.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    leased = await s.execute(
-        update(Delivery)
-        .where(Delivery.id.in_(pick.scalar_subquery()), due(Delivery))
-        .values(leased_until=now + timedelta(seconds=lease_seconds))
-        .returning(Delivery.id)
-        .execution_options(synchronize_session=False)
-    )
-    return list(leased.scalars().all())
+    """Lease up to `limit` deliveries matching `due(table)`, oldest due first; their ids
+    (storage/leasing.py)."""
+    return await leasing.lease(s, Delivery, due, (Delivery.next_attempt_at, Delivery.id), limit,
+                               {"leased_until": now + timedelta(seconds=lease_seconds)})
 
 
 async def lease_deliveries(

@@ -45,7 +45,9 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     The driver's own lazy BEGIN breaks SAVEPOINT, and a deferred transaction that reads then
     writes fails with SQLITE_BUSY instead of waiting when another writer got there first.
-    Taking the write lock up front makes every transaction wait its turn (single writer).
+    Taking the write lock up front makes every writing transaction wait its turn (single
+    writer). Connections of `readonly(engine)` begin deferred instead: under WAL they read
+    beside the writer and never queue for its lock.
     """
 
     @event.listens_for(engine.sync_engine, "connect")
@@ -62,7 +64,15 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE")
+
+
+_READ_ONLY = "claimwatch_read_only"
+
+
+def readonly(engine: AsyncEngine) -> AsyncEngine:
+    """The same engine and pool for sessions that only read (on SQLite: no write lock taken)."""
+    return engine.execution_options(**{_READ_ONLY: True})
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -5,21 +5,21 @@ reproducible in tests. Results are plain records from `storage.records`.
 """
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from sqlalchemy.orm import aliased
 
 from monitor.match import Finding, Stance
 from monitor.redact import redact
-from storage import alerting, holding, incidents
-from storage.db import open_engine
+from storage import alerting, holding, incidents, leasing
+from storage.db import open_engine, readonly
 from storage.incidents import ChannelHealth, SourceHealth, TargetHealth
 from storage.models import (
     Alert,
@@ -56,6 +56,27 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 _RETRIES = 5
 _CHUNK = 500  # bound parameters per IN (...) list, well under both backends' limits
+_GROUP_COMMIT_SECONDS = 0.01  # how long a finished poll waits for others to share its commit
+_SOURCES = Source.__table__
+_SUCCEEDED = update(_SOURCES).where(_SOURCES.c.id == bindparam("p_id")).values(
+    leased_until=None, leased_by=None, next_due_at=bindparam("p_due"), last_fetched_at=bindparam("p_now"),
+    error_count=0, last_success_at=bindparam("p_now"), last_error=None, last_error_kind=None,
+    etag=func.coalesce(bindparam("p_etag"), _SOURCES.c.etag),
+    last_modified=func.coalesce(bindparam("p_lm"), _SOURCES.c.last_modified),
+    body_hash=func.coalesce(bindparam("p_hash"), _SOURCES.c.body_hash),
+)
+_FAILED = update(_SOURCES).where(_SOURCES.c.id == bindparam("p_id")).values(
+    leased_until=None, leased_by=None, next_due_at=bindparam("p_due"), last_fetched_at=bindparam("p_now"),
+    error_count=_SOURCES.c.error_count + 1, last_error=bindparam("p_error"), last_error_kind=bindparam("p_kind"),
+)
+
+
+async def _record_outcomes(s: AsyncSession, outcomes: Sequence[dict[str, Any]]) -> None:
+    """The polls' outcomes (see Repository.finish_poll): one executemany per kind."""
+    for statement, rows in ((_SUCCEEDED, [o for o in outcomes if o["p_error"] is None]),
+                            (_FAILED, [o for o in outcomes if o["p_error"] is not None])):
+        if rows:
+            await s.execute(statement, rows)
 
 
 def _raced(exc: BaseException) -> bool:
@@ -103,9 +124,12 @@ class Repository:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        self._reads = async_sessionmaker(readonly(engine), expire_on_commit=False)  # no write lock
         self._pg = engine.dialect.name == "postgresql"
         # The replica (daemon process) this repository leases for; recorded as `leased_by`.
         self.holder: str | None = None
+        self._finished: list[tuple[dict[str, Any], asyncio.Future[None]]] = []  # see finish_poll
+        self._finisher: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, url: str, *, pool_size: int | None = None) -> Repository:
@@ -113,6 +137,8 @@ class Repository:
         return cls(await open_engine(url, pool_size))
 
     async def close(self) -> None:
+        if self._finisher is not None:
+            await asyncio.gather(self._finisher, return_exceptions=True)
         await self.engine.dispose()
 
     async def _transaction(self, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -173,9 +199,9 @@ class Repository:
         """Take up to `limit` due sources (oldest due first) for `lease_seconds`.
 
         `due_by` later than `now` takes sources due before then too (`run --once` polls all).
-        A single UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) that re-checks the
-        lease: PostgreSQL replicas skip rows another one holds, and on SQLite the statement
-        runs under the one write lock, so no source is ever handed out twice at once.
+        Picked FOR UPDATE SKIP LOCKED, then marked (storage/leasing.py): PostgreSQL replicas
+        skip rows another one holds, and on SQLite the transaction holds the one write lock, so
+        no source is ever handed out twice at once.
         The lease records its `holder` (default `self.holder`), so a dead replica's leases can be
         reclaimed at once (`reclaim_leases`).
         """
@@ -186,23 +212,13 @@ class Repository:
                 or_(t.leased_until.is_(None), t.leased_until < now),
             )
 
-        inner = aliased(Source, name="due")
-        pick = (
-            select(inner.id).where(due(inner)).order_by(inner.next_due_at, inner.id)
-            .limit(limit).with_for_update(skip_locked=True)
-        )
-
         async def work(s: AsyncSession) -> list[SourceState]:
-            res = await s.scalars(
-                update(Source)
-                .where(Source.id.in_(pick.scalar_subquery()), due(Source))
-                .values(leased_until=now + timedelta(seconds=lease_seconds),
-                        leased_by=holder or self.holder)
-                .returning(Source)
-                .execution_options(synchronize_session=False)
-            )
-            rows = sorted(res.all(), key=lambda r: (r.next_due_at, r.id))
-            return [_source_state(r) for r in rows]
+            ids = await leasing.lease(s, Source, due, (Source.next_due_at, Source.id), limit, {
+                "leased_until": now + timedelta(seconds=lease_seconds), "leased_by": holder or self.holder})
+            if not ids:
+                return []
+            rows = (await s.scalars(select(Source).where(Source.id.in_(ids)))).all()
+            return [_source_state(r) for r in sorted(rows, key=lambda r: (r.next_due_at, r.id))]
 
         return await self._transaction(work)
 
@@ -221,37 +237,41 @@ class Repository:
         """Release the lease and record the outcome; `error` set means the poll failed.
 
         On success the conditional-GET fields only move forward (None keeps the old value,
-        e.g. a 304 that sent no new ETag); on failure they are left alone.
+        e.g. a 304 that sent no new ETag); on failure they are left alone. Polls that finish
+        together share one transaction (a group commit: one executemany UPDATE per kind of
+        outcome), so a daemon finishing hundreds of polls a second does not queue hundreds of
+        transactions for the write lock. Returns once the outcome is committed.
         """
-        values: dict[str, Any] = {
-            "leased_until": None, "leased_by": None, "next_due_at": next_due_at, "last_fetched_at": now,
-        }
-        if error is None:
-            values |= {
-                "error_count": 0, "last_success_at": now,
-                "last_error": None, "last_error_kind": None,
-            }
-            for key, val in (("etag", etag), ("last_modified", last_modified),
-                             ("body_hash", body_hash)):
-                if val is not None:
-                    values[key] = val
-        else:
-            values |= {
-                "error_count": Source.error_count + 1,
-                "last_error": redact(error), "last_error_kind": error_kind,  # no URL secret stored
-            }
+        outcome = {"p_id": source_id, "p_now": now, "p_due": next_due_at, "p_etag": etag,
+                   "p_lm": last_modified, "p_hash": body_hash,
+                   "p_error": None if error is None else redact(error),  # no URL secret stored
+                   "p_kind": error_kind}
+        done = asyncio.get_running_loop().create_future()
+        self._finished.append((outcome, done))
+        if self._finisher is None or self._finisher.done():
+            self._finisher = asyncio.create_task(self._commit_finished(), name="finish polls")
+        await done
 
-        async def work(s: AsyncSession) -> None:
-            await s.execute(
-                update(Source).where(Source.id == source_id).values(values)
-                .execution_options(synchronize_session=False)
-            )
-
-        await self._transaction(work)
+    async def _commit_finished(self) -> None:
+        await asyncio.sleep(_GROUP_COMMIT_SECONDS)  # polls ending together join this commit
+        while self._finished:
+            batch, self._finished = self._finished, []
+            try:
+                await self._transaction(lambda s: _record_outcomes(s, [o for o, _ in batch]))
+            except BaseException as exc:  # every waiting poll learns of it; none hangs
+                for _, done in batch:
+                    if not done.done():
+                        done.set_exception(exc if isinstance(exc, Exception) else RuntimeError(repr(exc)))
+                if not isinstance(exc, Exception):
+                    raise
+            else:
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
 
     async def source_states(self) -> list[SourceState]:
         """Every source (disabled ones too, see `enabled`), by name."""
-        async with self._sessions() as s:
+        async with self._reads() as s:
             rows = await s.scalars(select(Source).order_by(Source.name))
             return [_source_state(r) for r in rows.all()]
 
@@ -260,7 +280,7 @@ class Repository:
         `overdue_after` seconds past due (not counting those being polled) and the oldest due time."""
         free = and_(Source.enabled.is_(True), or_(Source.leased_until.is_(None), Source.leased_until < now))
         late = and_(free, Source.next_due_at < now - timedelta(seconds=overdue_after))
-        async with self._sessions() as s:
+        async with self._reads() as s:
             next_due = await s.scalar(select(func.min(Source.next_due_at)).where(free))
             n, oldest = (await s.execute(select(func.count(), func.min(Source.next_due_at)).where(late))).one()
         return ScheduleOutlook(next_due, int(n or 0), oldest)
@@ -336,14 +356,14 @@ class Repository:
 
     async def replicas(self) -> list[tuple[str, str, int, datetime]]:
         """(id, host, pid, heartbeat) of every registered replica, oldest heartbeat first."""
-        async with self._sessions() as s:
+        async with self._reads() as s:
             rows = await s.execute(select(Replica.id, Replica.host, Replica.pid, Replica.heartbeat_at)
                                    .order_by(Replica.heartbeat_at))
             return [(i, h, p, at) for i, h, p, at in rows.all()]
 
     async def lease_holders(self) -> dict[str, str | None]:
         """Source name → the replica holding its lease (None: not leased), for tests and status."""
-        async with self._sessions() as s:
+        async with self._reads() as s:
             rows = await s.execute(select(Source.name, Source.leased_by, Source.leased_until))
             return {n: (by if until is not None else None) for n, by, until in rows.all()}
 
@@ -353,7 +373,7 @@ class Repository:
         """The URLs already stored as articles or remembered as seen."""
         wanted = list(dict.fromkeys(urls))
         found: set[str] = set()
-        async with self._sessions() as s:
+        async with self._reads() as s:
             for i in range(0, len(wanted), _CHUNK):
                 part = wanted[i:i + _CHUNK]
                 found.update((await s.scalars(select(Article.url).where(Article.url.in_(part)))).all())
@@ -428,20 +448,34 @@ class Repository:
         copy). A crash can never leave an article stored without what it said, which would
         otherwise be lost: the next poll sees its URL as known and never matches it again.
         """
-        related = [a for a in assessments if a.stance != Stance.UNRELATED]
-        claim_ids = [a.claim_id for a in related]
-        if len(set(claim_ids)) != len(claim_ids):
-            raise ValueError(f"more than one assessment of a claim: {sorted(claim_ids)}")
+        return (await self.store_articles([(rec, findings, assessments)], claims, now))[0]
 
-        async def work(s: AsyncSession) -> tuple[int, list[int]] | None:
-            article_id = await self._insert_article(s, rec)
-            if article_id is None:
-                return None
-            alert_ids = await alerting.record_findings(s, article_id, findings, claims, now)
-            await _insert_assessments(s, article_id, related, now)
-            return article_id, alert_ids
+    async def store_articles(
+        self,
+        articles: Sequence[tuple[ArticleRecord, Sequence[Finding], Sequence[monitor.assess.Assessment]]],
+        claims: Mapping[str, ClaimRouting],
+        now: datetime,
+    ) -> list[tuple[int, list[int]] | None]:
+        """`store_article` for the new articles of one poll, in order, in one transaction: all
+        of them are stored with what they say, or none (and the poll takes them in again)."""
+        for _, _, assessments in articles:
+            claim_ids = [a.claim_id for a in assessments if a.stance != Stance.UNRELATED]
+            if len(set(claim_ids)) != len(claim_ids):
+                raise ValueError(f"more than one assessment of a claim: {sorted(claim_ids)}")
 
-        return await self._transaction(work)
+        async def work(s: AsyncSession) -> list[tuple[int, list[int]] | None]:
+            out: list[tuple[int, list[int]] | None] = []
+            for rec, findings, assessments in articles:
+                article_id = await self._insert_article(s, rec)
+                if article_id is None:
+                    out.append(None)
+                    continue
+                alert_ids = await alerting.record_findings(s, article_id, findings, claims, now)
+                await _insert_assessments(s, article_id, [a for a in assessments if a.stance != Stance.UNRELATED], now)
+                out.append((article_id, alert_ids))
+            return out
+
+        return await self._transaction(work) if articles else []
 
     # -- findings and deliveries ----------------------------------------------------------
 
@@ -542,7 +576,7 @@ class Repository:
         self, channel: str, target_key: str, since: datetime
     ) -> tuple[int, datetime | None]:
         """(messages sent to the target since `since`, when its waiting fold goes out or None)."""
-        async with self._sessions() as s:
+        async with self._reads() as s:
             return await holding.target_rate(s, channel, target_key, since)
 
     async def record_group_attempt(
@@ -578,7 +612,7 @@ class Repository:
             lambda s: incidents.close_incident(s, kind, subject, text, targets, now))
 
     async def incidents(self, *, open_only: bool = False) -> list[IncidentRecord]:
-        async with self._sessions() as s:
+        async with self._reads() as s:
             return await incidents.incidents(s, open_only=open_only)
 
     async def lease_notices(self, now: datetime, limit: int, lease_seconds: float,
@@ -588,29 +622,29 @@ class Repository:
             lambda s: self._held_by_me(s, incidents.lease_notices(s, now, limit, lease_seconds, due_by)))
 
     async def source_health(self) -> list[SourceHealth]:
-        async with self._sessions() as s:
+        async with self._reads() as s:
             return await incidents.source_health(s)
 
     async def target_health(self, exclude_channel: str) -> list[TargetHealth]:
-        async with self._sessions() as s:
+        async with self._reads() as s:
             return await incidents.target_health(s, exclude_channel)
 
     async def channel_health(self, since: datetime, exclude_channel: str) -> list[ChannelHealth]:
-        async with self._sessions() as s:
+        async with self._reads() as s:
             return await incidents.channel_health(s, since, exclude_channel)
 
     # -- listings for the CLI and tests ---------------------------------------------------
 
     async def delivery_counts(self) -> dict[str, int]:
         """Deliveries per status (pending/sent/failed), zeros included."""
-        async with self._sessions() as s:
+        async with self._reads() as s:
             rows = await s.execute(select(Delivery.status, func.count()).group_by(Delivery.status))
             counts = {"pending": 0, "sent": 0, "failed": 0}
             counts.update({status: n for status, n in rows.all()})
             return counts
 
     async def alerts(self, claim_id: str | None = None) -> list[AlertRecord]:
-        async with self._sessions() as s:
+        async with self._reads() as s:
             q = select(Alert).order_by(Alert.id)
             if claim_id is not None:
                 q = q.where(Alert.claim_id == claim_id)
@@ -625,7 +659,7 @@ class Repository:
 
     async def assessments(self, claim_id: str | None = None) -> list[AssessmentRecord]:
         """The stored article-level stances (never unrelated ones), oldest first."""
-        async with self._sessions() as s:
+        async with self._reads() as s:
             q = select(Assessment).order_by(Assessment.id)
             if claim_id is not None:
                 q = q.where(Assessment.claim_id == claim_id)
@@ -639,7 +673,7 @@ class Repository:
             ]
 
     async def evidence(self, article_id: int | None = None) -> list[EvidenceRecord]:
-        async with self._sessions() as s:
+        async with self._reads() as s:
             q = select(Evidence).order_by(Evidence.id)
             if article_id is not None:
                 q = q.where(Evidence.article_id == article_id)
@@ -653,7 +687,7 @@ class Repository:
             ]
 
     async def deliveries(self, alert_id: int | None = None) -> list[DeliveryRecord]:
-        async with self._sessions() as s:
+        async with self._reads() as s:
             q = select(Delivery).order_by(Delivery.id)
             if alert_id is not None:
                 q = q.where(Delivery.alert_id == alert_id)
@@ -669,7 +703,7 @@ class Repository:
             ]
 
     async def attempts(self, delivery_id: int | None = None) -> list[AttemptRecord]:
-        async with self._sessions() as s:
+        async with self._reads() as s:
             q = select(DeliveryAttempt).order_by(DeliveryAttempt.id)
             if delivery_id is not None:
                 q = q.where(DeliveryAttempt.delivery_id == delivery_id)

@@ -20,6 +20,11 @@ from storage.repository import Repository
 
 PG_DEFAULT = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 
+# Every daemon a test starts inherits this environment: its web server takes a free port (the
+# log's "desk page: http://127.0.0.1:PORT/" line says which), so daemons of parallel tests never
+# collide on the default 8080.
+os.environ.setdefault("CLAIMWATCH_HTTP", "127.0.0.1:0")
+
 
 def pg_admin_url() -> str:
     """The configured PostgreSQL URL (its database is only used to create/drop test ones)."""

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-OURS = ("monitor", "alerts", "storage")
+OURS = ("monitor", "alerts", "storage", "web")
 
 
 @pytest.mark.parametrize("name", OURS)
