@@ -212,7 +212,8 @@ async def measure(args: argparse.Namespace) -> Run:
         started = time.time()
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "monitor", "run", "--watchlists", str(wl), "--db", db,
-            env=env, cwd=tmp.name, stdout=log_file, stderr=asyncio.subprocess.STDOUT)
+            env=env, cwd=tmp.name, stdout=log_file, stderr=asyncio.subprocess.STDOUT,
+            preexec_fn=(lambda: os.sched_setaffinity(0, {args.cpu})) if args.cpu is not None else None)
         engine = create_async_engine(db)
 
         def alive() -> bool:
@@ -361,7 +362,9 @@ def table(run: Run, args: argparse.Namespace) -> str:
     w1 = max(len(r[0]) for r in rows)
     w2 = max(len(r[1]) for r in rows)
     src = f", daemon from {args.src}" if args.src else ""
-    head = f"claimwatch scale: {n} feeds, {run.backend}, every {every} s, {args.items} items/feed, {len(run.cycles)} cycle(s){src}"
+    pinned = f", daemon pinned to core {args.cpu}" if args.cpu is not None else ""
+    head = (f"claimwatch scale: {n} feeds, {run.backend}, every {every} s, {args.items} items/feed, "
+            f"{len(run.cycles)} cycle(s){pinned}{src}; load average at the end {os.getloadavg()[0]:.2f}")
     out = [head, f"| {'measure':<{w1}} | {'result':<{w2}} | target |", f"|{'-' * (w1 + 2)}|{'-' * (w2 + 2)}|--------|"]
     out += [f"| {a:<{w1}} | {b:<{w2}} | {c} |" for a, b, c in rows]
     out += [f"note: {note}" for note in run.notes]
@@ -381,6 +384,8 @@ def main() -> None:
     parser.add_argument("--first-pass-timeout", type=float, default=600.0)
     parser.add_argument("--src", type=Path, default=None,
                         help="run the daemon from this source tree (e.g. a `git archive HEAD` copy) instead of the repo")
+    parser.add_argument("--cpu", type=int, default=None,
+                        help="pin the daemon to this one core (the targets are for one core)")
     parser.add_argument("--quick", action="store_true", help="200 feeds, 3 items, every 30s, 2 cycles")
     args = parser.parse_args()
     if args.quick:

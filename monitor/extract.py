@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
+import fastfeedparser
 import feedparser
 import lxml.html
 import trafilatura
@@ -259,14 +260,71 @@ def _struct_to_utc(value: object) -> datetime | None:
 def parse_feed(body: bytes, base_url: str) -> list[FeedEntry]:
     """Entries of an RSS/Atom feed with links resolved against `base_url`; linkless ones dropped.
 
-    bozo alone is tolerated (real feeds are often slightly broken); no entries plus bozo or no
-    recognised version means this was not a feed at all.
+    Read by fastfeedparser (lxml, some fifty times faster than feedparser on a 30-item feed:
+    a changed feed of a big watchlist is mostly this); a feed it cannot read, or finds no item
+    in, is read by feedparser, which tolerates more and says what is not a feed at all: bozo
+    alone is tolerated (real feeds are often slightly broken); no entries plus bozo or no
+    recognised version means this was not a feed.
     """
     if not body or not body.strip():
         raise NotAFeed("not an RSS/Atom feed: got an empty body")
     if _describe(body).startswith("text/html"):
         raise NotAFeed(f"not an RSS/Atom feed: got {_describe(body)}")
     bounded = _bounded_feed(_scannable(body))
+    items = _fast_items(bounded)
+    if items is None:
+        items = _tolerant_items(bounded, base_url, body)
+    out: list[FeedEntry] = []
+    for link, links, title, summary, published, guid in items[:MAX_FEED_ITEMS]:
+        if not link:
+            for alt in links:
+                if alt.get("href") and (alt.get("rel") or "alternate") == "alternate":
+                    link = alt["href"]
+                    break
+        if not link:
+            continue
+        url = urljoin(base_url, link.strip())
+        if urlsplit(url).scheme not in ("http", "https"):
+            continue
+        out.append(FeedEntry(
+            url=url,
+            title=cap_title(_html_to_text(title[:MAX_TITLE_CHARS * 8])),
+            summary=cap_text(_html_to_text(summary[:MAX_TEXT_CHARS * 4])),
+            published=published,
+            guid=guid or url,
+        ))
+    return out
+
+
+# (link, alternate links, title, summary, published, guid) of one feed item, from either parser.
+_Item = tuple[str, list[dict[str, str]], str, str, datetime | None, str]
+
+
+_WELL_FORMED = etree.XMLParser(resolve_entities=False, no_network=True, recover=False)
+
+
+def _fast_items(bounded: bytes) -> list[_Item] | None:
+    """The items as fastfeedparser reads them, or None: let feedparser read the feed. Only a
+    well-formed feed takes the fast path: on sloppy markup lxml's recovery can misplace items,
+    where feedparser's reading is the one the tests hold (it costs a tenth of a millisecond)."""
+    try:
+        etree.fromstring(bounded, _WELL_FORMED)
+    except Exception:  # not well-formed XML (or not XML): the tolerant parser
+        return None
+    try:  # bytes, never a str: given a URL string fastfeedparser would fetch it
+        entries = fastfeedparser.parse(bounded, include_content=False, include_tags=False,
+                                       include_media=False, include_enclosures=False).entries
+    except Exception:  # any failure of the fast path: the tolerant parser decides
+        return None
+    if not entries:
+        return None
+    return [(str(e.get("link") or ""), [dict(x) for x in e.get("links") or [] if isinstance(x, dict)],
+             str(e.get("title") or ""), str(e.get("description") or e.get("summary") or ""),
+             _iso_to_utc(e.get("published") or e.get("updated")), str(e.get("id") or ""))
+            for e in entries[:MAX_FEED_ITEMS]]
+
+
+def _tolerant_items(bounded: bytes, base_url: str, body: bytes) -> list[_Item]:
     # bytes in: feedparser never fetches anything; content-location sets the base for links.
     parsed = feedparser.parse(bounded, response_headers={"content-location": base_url})
     entries = (parsed.get("entries") or [])[:MAX_FEED_ITEMS]
@@ -277,28 +335,19 @@ def parse_feed(body: bytes, base_url: str) -> list[FeedEntry]:
     broken = parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), harmless)
     if not entries and (broken or not parsed.get("version")):
         raise NotAFeed(f"not an RSS/Atom feed: got {_describe(body)}")
-    out: list[FeedEntry] = []
-    for e in entries:
-        link = e.get("link") or ""
-        if not link:
-            for alt in e.get("links") or []:
-                if alt.get("href") and alt.get("rel", "alternate") == "alternate":
-                    link = alt["href"]
-                    break
-        if not link:
-            continue
-        url = urljoin(base_url, link.strip())
-        if urlsplit(url).scheme not in ("http", "https"):
-            continue
-        published = _struct_to_utc(e.get("published_parsed") or e.get("updated_parsed"))
-        out.append(FeedEntry(
-            url=url,
-            title=cap_title(_html_to_text((e.get("title") or "")[:MAX_TITLE_CHARS * 8])),
-            summary=cap_text(_html_to_text((e.get("summary") or "")[:MAX_TEXT_CHARS * 4])),
-            published=published,
-            guid=str(e.get("id") or url),
-        ))
-    return out
+    return [(e.get("link") or "", list(e.get("links") or []), e.get("title") or "", e.get("summary") or "",
+             _struct_to_utc(e.get("published_parsed") or e.get("updated_parsed")), str(e.get("id") or ""))
+            for e in entries]
+
+
+def _iso_to_utc(value: object) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 def cap_title(title: str) -> str:
