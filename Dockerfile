@@ -18,6 +18,7 @@ RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin claimwatch \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY monitor ./monitor
+COPY matcher ./matcher
 COPY alerts ./alerts
 COPY storage ./storage
 COPY web ./web

@@ -10,7 +10,7 @@ with intra_op_num_threads=1 at batch size 1.  Timed over FNC-1 bodies of 400-600
 ~500-word articles the budget is set for), median over `--pairs` pairs.  Batched throughput is
 reported too, since the daemon may score an article's claims together.
 
-The model's input is built by monitor/crossencoder.py, which the product, this benchmark and
+The model's input is built by matcher/crossencoder.py, which the product, this benchmark and
 scripts/train_crossencoder.py all import, so they see the same input.
 """
 from __future__ import annotations
@@ -30,7 +30,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import fnc_data
 
-from monitor.crossencoder import MODEL_DIR, CrossEncoder, encode, select_sentences
+from matcher.crossencoder import MODEL_DIR, CrossEncoder, encode, select_sentences
 
 
 def bench_pairs(n: int) -> list[tuple[str, str]]:

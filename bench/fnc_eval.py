@@ -5,7 +5,7 @@
 
     .venv/bin/python bench/fnc_eval.py --fast          # features only (no reader)
 
-Each (headline, body) pair goes through `monitor.assess.assess` exactly as a line of
+Each (headline, body) pair goes through `matcher.assess.assess` exactly as a line of
 `claimwatch stance` does (the headline is the claim, given only as a sentence; the body is
 the text).  confirms/denies/discusses/unrelated map to agree/disagree/discuss/unrelated;
 ../shared/data/fnc1/fnc_score.py prints the FNC relative score, per-class and macro F1.
@@ -25,8 +25,8 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 
 import fnc_data
 
-from monitor.assess import Engine, assess, default_engine
-from monitor.match import Claim, Stance
+from matcher.assess import Engine, assess, default_engine
+from matcher.match import Claim, Stance
 
 _LABEL = {Stance.CONFIRMS: "agree", Stance.DENIES: "disagree", Stance.DISCUSSES: "discuss",
           Stance.UNRELATED: "unrelated"}

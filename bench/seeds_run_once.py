@@ -19,7 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from monitor.match import match_article  # noqa: E402
+from matcher.match import match_article  # noqa: E402
 from monitor.watchlist import load_watchlists  # noqa: E402
 from tests.newsroom import Newsroom, seed_stories  # noqa: E402
 from tests.receivers import JsonReceiver, SmtpReceiver  # noqa: E402

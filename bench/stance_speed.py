@@ -27,10 +27,10 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1]), str(Path(__file__).res
 
 import fnc_data
 
-from monitor import features as ft
-from monitor import text as tx
-from monitor.assess import Engine, assess, default_engine
-from monitor.match import Claim
+from matcher import features as ft
+from matcher import text as tx
+from matcher.assess import Engine, assess, default_engine
+from matcher.match import Claim
 
 
 def workload(n: int, related_share: float, seed: int = 1) -> list[tuple[str, str, bool]]:

@@ -1,6 +1,6 @@
 """`claimwatch stance`: the stance of each text on its claim, from a JSON-lines file.
 
-The batch face of the engine: every line goes through `monitor.assess.assess`, the code the
+The batch face of the engine: every line goes through `matcher.assess.assess`, the code the
 daemon runs, with the claim given only as a sentence.  Streams (one line in, one line out),
 survives bad lines (named FILE:LINE) and draws a progress bar on stderr for long files.
 """
@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from monitor.assess import Assessment
-    from monitor.match import Entity
+    from matcher.assess import Assessment
+    from matcher.match import Entity
 
 log = logging.getLogger("claimwatch")
 
@@ -66,8 +66,8 @@ class BadLine(ValueError):
 def stance_of(id: str | int, claim: str, text: str, title: str = "",
               entities: Sequence[Entity] = (), fast: bool = False) -> dict[str, Any]:
     """One (claim, text) pair -> the output record: id, stance, party, evidence, score, cue, why."""
-    from monitor.assess import assess, default_engine
-    from monitor.match import Claim
+    from matcher.assess import assess, default_engine
+    from matcher.match import Claim
 
     (a,) = assess(title, text, [Claim(str(id), claim, ())], entities, outlet=None,
                   engine=default_engine(fast))
@@ -119,7 +119,7 @@ def stance(file: str, *, as_json: bool, watchlists: Path | None = None,
         except WatchlistError as err:
             print(err, file=sys.stderr)
             return 2
-    from monitor.assess import default_engine
+    from matcher.assess import default_engine
 
     default_engine(fast)  # loaded before the clock starts: the rate is the engine's
 

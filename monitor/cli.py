@@ -242,7 +242,7 @@ async def explain(settings: Settings, target: str, *, as_json: bool) -> int:
 
 
 async def match(settings: Settings, inputs: list[str], *, as_json: bool) -> int:
-    from monitor.assess import assess
+    from matcher.assess import assess
     from monitor.batch import explained
     from monitor.watchlist import WatchlistError, load_watchlists
 

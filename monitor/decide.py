@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from monitor.match import Finding, Stance
+from matcher.match import Finding, Stance
 
 DECISIVE = frozenset({Stance.CONFIRMS, Stance.DENIES})
 

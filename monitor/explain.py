@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from monitor import match as m
-from monitor.assess import Engine, assess
+from matcher import match as m
+from matcher.assess import Engine, assess
+from matcher.match import Claim, CueTrace, Entity, Stance
 from monitor.decide import DECISIVE, before_since, is_stale, verdicts
-from monitor.match import Claim, CueTrace, Entity, Stance
 from monitor.watchlist import ClaimOptions
 from storage.explaining import HeldStance, RaisedAlert
 

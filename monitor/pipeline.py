@@ -1,6 +1,6 @@
 """One poll of one source, readable top to bottom: fetch → extract → store → match → decide.
 
-The match step is `monitor.assess`, the engine behind `claimwatch stance`/`match`: every
+The match step is `matcher.assess`, the engine behind `claimwatch stance`/`match`: every
 party's findings (stored as evidence, and what alerts are decided on) plus one article-level
 stance per claim (stored as an assessment when the article is related to the claim).
 
@@ -20,7 +20,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TypeVar
 
-from monitor.assess import Assessment, assess
+from matcher.assess import Assessment, assess
+from matcher.match import Claim, Entity, Finding, Stance
 from monitor.extract import (
     ExtractedArticle,
     NotAFeed,
@@ -33,7 +34,6 @@ from monitor.extract import (
     parse_feed,
 )
 from monitor.fetch import AddressPolicy, Fetcher, FetchError
-from monitor.match import Claim, Entity, Finding, Stance
 from monitor.redact import redact, safe_url
 from monitor.schedule import next_due
 from monitor.watchlist import DEFAULT_BACKFILL_SECONDS, Source

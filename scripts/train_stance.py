@@ -1,9 +1,9 @@
-"""Train the article-level stance model from FNC-1 and write monitor/stance_model.json.
+"""Train the article-level stance model from FNC-1 and write matcher/stance_model.json.
 
     .venv/bin/python scripts/train_stance.py            # train, report, write the model
     .venv/bin/python scripts/train_stance.py --dry-run  # train and report only
 
-Why a small MLP over hand-built features: the features (monitor/features.py) say how much of
+Why a small MLP over hand-built features: the features (matcher/features.py) say how much of
 the claim an article covers and which stance words surround it — nothing about topics — so
 the model carries to stories it never saw.  The weights are plain JSON, evaluated with numpy
 at run time (no scikit-learn pickle, no version lock).  Trained on `fnc_data.train_pairs()`
@@ -27,9 +27,9 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 import fnc_data
 
-from monitor import features as ft
-from monitor.assess import MODEL_PATH, StanceModel
-from monitor.match import Claim, match_article
+from matcher import features as ft
+from matcher.assess import MODEL_PATH, StanceModel
+from matcher.match import Claim, match_article
 
 LABELS = fnc_data.LABELS
 

@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import and_, false, func, insert, not_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from matcher.match import Finding, Stance
 from monitor.decide import before_since, is_stale, to_alert, verdicts
-from monitor.match import Finding, Stance
 from storage import leasing
 from storage.models import (
     Alert,

@@ -139,7 +139,7 @@ class Evidence(Base):
 
 
 class Assessment(Base):
-    """The article-level decision on one claim (`monitor.assess`): one row per (article, claim).
+    """The article-level decision on one claim (`matcher.assess`): one row per (article, claim).
 
     Only claims the article is not unrelated to are stored. The per-party stances stay in
     `evidence`, which alone drives alerts.

@@ -167,7 +167,7 @@ class EvidenceRecord:
 
 @dataclass(frozen=True)
 class AssessmentRecord:
-    """One article's stance on one claim as a whole (`monitor.assess`), with who holds it.
+    """One article's stance on one claim as a whole (`matcher.assess`), with who holds it.
 
     Stored only for claims the article is related to; `evidence` is the sentence that shows the
     stance, `cue` the words that decided it, `score` the confidence (0..1).

@@ -16,7 +16,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from monitor.match import Finding, Stance
+from matcher.match import Finding, Stance
 from monitor.redact import redact
 from storage import alerting, holding, incidents, leasing
 from storage.db import open_engine, readonly
@@ -51,7 +51,7 @@ from storage.records import (
 )
 
 if TYPE_CHECKING:
-    import monitor.assess
+    import matcher.assess
 
 T = TypeVar("T")
 _RETRIES = 5
@@ -102,7 +102,7 @@ def _source_state(s: Source) -> SourceState:
 async def _insert_assessments(
     s: AsyncSession,
     article_id: int,
-    assessments: Sequence[monitor.assess.Assessment],
+    assessments: Sequence[matcher.assess.Assessment],
     now: datetime,
 ) -> None:
     """One row per assessment, in the caller's transaction (the article's and its evidence's)."""
@@ -436,13 +436,13 @@ class Repository:
         findings: Sequence[Finding],
         claims: Mapping[str, ClaimRouting],
         now: datetime,
-        assessments: Sequence[monitor.assess.Assessment] = (),
+        assessments: Sequence[matcher.assess.Assessment] = (),
     ) -> tuple[int, list[int]] | None:
         """Store an article with its evidence, alerts, deliveries and assessments in ONE
         transaction.
 
         `findings` are every party's stances (evidence; they alone decide alerts);
-        `assessments` the article-level stance per claim (`monitor.assess`), of which only
+        `assessments` the article-level stance per claim (`matcher.assess`), of which only
         those not unrelated are stored, one row per (article, claim).
         Returns (article id, new alert ids), or None for a known URL or content (a syndicated
         copy). A crash can never leave an article stored without what it said, which would
@@ -452,7 +452,7 @@ class Repository:
 
     async def store_articles(
         self,
-        articles: Sequence[tuple[ArticleRecord, Sequence[Finding], Sequence[monitor.assess.Assessment]]],
+        articles: Sequence[tuple[ArticleRecord, Sequence[Finding], Sequence[matcher.assess.Assessment]]],
         claims: Mapping[str, ClaimRouting],
         now: datetime,
     ) -> list[tuple[int, list[int]] | None]:

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
-from monitor.claims import Claim
-from monitor.match import Finding, Stance
+from matcher.claims import Claim
+from matcher.match import Finding, Stance
 from monitor.settings import Settings
 from monitor.watchlist import Watchlist
 from storage.records import ArticleRecord, ClaimRouting, SourceSpec, Target

@@ -26,9 +26,9 @@ import pytest
 from sqlalchemy import func, select
 
 import monitor.pipeline as pipeline
+from matcher.match import match_article
 from monitor.daemon import Daemon
 from monitor.fetch import Fetcher, FetchSettings, make_session
-from monitor.match import match_article
 from monitor.settings import Settings
 from monitor.watchlist import load_watchlists
 from storage.models import Article, SeenUrl

@@ -1,8 +1,8 @@
 """Which findings alert: a new stance by a party, or a switch; never a repeat."""
 from __future__ import annotations
 
+from matcher.match import Finding, Stance
 from monitor.decide import to_alert, verdicts
-from monitor.match import Finding, Stance
 
 CLAIM = "musk-putin-talks"
 

@@ -13,7 +13,7 @@ import pytest
 
 from alerts.deliver import DeliveryReport, DeliverySettings, deliver_due, target_key
 from alerts.timing import digest_due, digest_period, fold_due, over_limit
-from monitor.match import Finding, Stance
+from matcher.match import Finding, Stance
 from monitor.watchlist import ChannelOptions, Digest, parse_digest
 from storage.records import ArticleRecord, ClaimRouting, SourceSpec, Target
 from storage.repository import Repository

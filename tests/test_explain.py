@@ -11,7 +11,7 @@ from pathlib import Path
 
 import aiohttp
 
-from monitor.assess import assess
+from matcher.assess import assess
 from monitor.daemon import routing
 from monitor.explain import explain, explain_target, render
 from monitor.extract import content_hash

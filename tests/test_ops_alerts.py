@@ -21,10 +21,15 @@ from storage.incidents import ChannelHealth, NoticeText, SourceHealth, TargetHea
 from storage.models import Source
 from storage.records import Target
 from storage.repository import Repository
+from tests.newsroom import seed_stories
 from tests.outlet import Outlet
 from tests.receivers import JsonReceiver
-from tests.test_daemon import daemon_for, outlet_with_stories, watchlist_dir, write_sources
-from tests.newsroom import seed_stories
+from tests.test_daemon import (
+    daemon_for,
+    outlet_with_stories,
+    watchlist_dir,
+    write_sources,
+)
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 OPS = "ops:\n  targets: ['${OPS_URL}']\n  source_failing_after: 30m\n  channel_failing_after: 1h\n"
@@ -191,7 +196,7 @@ async def test_alert_deliveries_failing_for_good_and_a_channel_failing_for_an_ho
     tmp_path: Path, repo: Repository, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from alerts.deliver import DeliverySettings, deliver_due, target_key
-    from monitor.match import Finding, Stance
+    from matcher.match import Finding, Stance
     from monitor.watchlist import load_watchlists
     from storage.records import ArticleRecord, ClaimRouting, SourceSpec
 

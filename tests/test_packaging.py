@@ -1,4 +1,4 @@
-"""`monitor`, `alerts` and `storage` are generic names: make sure they are ours and only ours."""
+"""`monitor`, `matcher`, `alerts` and `storage` are generic names: make sure they are ours and only ours."""
 from __future__ import annotations
 
 import importlib
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-OURS = ("monitor", "alerts", "storage", "web")
+OURS = ("monitor", "matcher", "alerts", "storage", "web")
 
 
 @pytest.mark.parametrize("name", OURS)

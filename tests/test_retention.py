@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
-from monitor.match import Finding, Stance
+from matcher.match import Finding, Stance
 from monitor.settings import Settings
 from storage.models import Article
 from storage.records import ArticleRecord, ClaimRouting, SourceSpec, Target

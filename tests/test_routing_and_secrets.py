@@ -18,10 +18,10 @@ import pytest
 from sqlalchemy import inspect, text
 
 from alerts.deliver import DeliverySettings, privacy_label, target_key
+from matcher.match import Finding, Stance
 from monitor import cli
 from monitor.daemon import Daemon
 from monitor.fetch import Fetcher, FetchSettings, make_session
-from monitor.match import Finding, Stance
 from monitor.redact import redact, safe_url
 from monitor.settings import Settings
 from monitor.watchlist import load_watchlists, reload_problems

@@ -8,9 +8,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from matcher.match import Finding, Stance
 from monitor.decide import before_since, is_stale
-from monitor.match import Finding, Stance
-from storage.records import ArticleRecord, ClaimRouting, PendingDelivery, SourceSpec, Target
+from storage.records import (
+    ArticleRecord,
+    ClaimRouting,
+    PendingDelivery,
+    SourceSpec,
+    Target,
+)
 from storage.repository import Repository
 
 T0 = datetime(2024, 10, 25, 9, 0, tzinfo=UTC)

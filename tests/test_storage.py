@@ -13,8 +13,8 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from monitor.assess import Assessment
-from monitor.match import Finding, Stance
+from matcher.assess import Assessment
+from matcher.match import Finding, Stance
 from storage import alerting
 from storage.db import alembic_config, create_engine_for, open_engine
 from storage.models import Base, PartyStance, Source

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.match import Claim, Entity, Finding, Stance, match_article
+from matcher.match import Claim, Entity, Finding, Stance, match_article
 
 # --------------------------------------------------------------------------- fixtures
 

@@ -1,4 +1,4 @@
-"""Specification of the matcher (`monitor.match.match_article`).
+"""Specification of the matcher (`matcher.match.match_article`).
 
 Each test name is a sentence about the behaviour.  Examples are invented (a CEO and a minister,
 a footballer and a club) so the rules are shown to be general; the two seed articles are the
@@ -10,7 +10,7 @@ import timeit
 
 import pytest
 
-from monitor.match import Claim, Entity, Finding, Stance, match_article
+from matcher.match import Claim, Entity, Finding, Stance, match_article
 from tests.support import seed
 
 # --------------------------------------------------------------------------- fixtures

@@ -2,7 +2,7 @@
 
 Owns the naming step of the decision: watchlist aliases (`Watch`), capitalised names resolved
 across the article (short names, acronyms, one-letter typos) and classed as entity / person /
-organisation / outlet (`Resolver`).  Who *holds* a cue is `monitor.attribution`'s job.
+organisation / outlet (`Resolver`).  Who *holds* a cue is `matcher.attribution`'s job.
 """
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from monitor import text as tx
+from matcher import text as tx
 
 if TYPE_CHECKING:
-    from monitor.claims import Entity
+    from matcher.claims import Entity
 
 
 # --------------------------------------------------------------------------- parties

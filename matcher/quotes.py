@@ -25,14 +25,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from monitor import stance as st
-from monitor import text as tx
+from matcher import stance as st
+from matcher import text as tx
 
 if TYPE_CHECKING:
-    from monitor.claims import ClaimSpec
-    from monitor.parties import Party
-    from monitor.passages import Passage
-    from monitor.stance import Cue
+    from matcher.claims import ClaimSpec
+    from matcher.parties import Party
+    from matcher.passages import Passage
+    from matcher.stance import Cue
 
 _INTRODUCED = re.compile(
     r"(?:^|[.!?][\"”’)\]]*\s+|[:,\u2014\u2013]\s*|[”\"],?\s+and\s+"

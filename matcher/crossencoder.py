@@ -1,7 +1,7 @@
 """The second reader: a small fine-tuned transformer that reads what an article says about a
 claim and answers agree / disagree / discuss.
 
-Word statistics (monitor/features.py) tell a related article from an unrelated one well, but
+Word statistics (matcher/features.py) tell a related article from an unrelated one well, but
 not which way a related one leans: that takes reading the sentences about the claim.  This
 reader sees the claim and the article's first sentence plus the three sentences sharing most
 words with the claim (about 128 WordPiece tokens), through the first four layers of
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from monitor import text as tx
+from matcher import text as tx
 
 if TYPE_CHECKING:
     from tokenizers import Tokenizer

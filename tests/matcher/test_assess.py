@@ -1,4 +1,4 @@
-"""Specification of the article-level decision (`monitor.assess.assess`).
+"""Specification of the article-level decision (`matcher.assess.assess`).
 
 One stance per (claim, article): what `claimwatch stance` prints and the daemon stores beside
 each party's findings.  The articles are invented and about other stories than the seeds, in
@@ -11,9 +11,9 @@ import json
 
 import pytest
 
-from monitor import features as ft
-from monitor.assess import MODEL_PATH, StanceModel, assess, default_engine
-from monitor.match import Claim, Stance, match_article
+from matcher import features as ft
+from matcher.assess import MODEL_PATH, StanceModel, assess, default_engine
+from matcher.match import Claim, Stance, match_article
 
 OLYMPICS = Claim("lyon-2030", "Lyon will host the 2030 Winter Olympics", ())
 

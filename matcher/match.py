@@ -24,15 +24,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from monitor import attribution as at
-from monitor import claims as cl
-from monitor import govern as gv
-from monitor import parties as pa
-from monitor import passages as ps
-from monitor import quotes as qt
-from monitor import stance as st
-from monitor import text as tx
-from monitor.claims import Claim, ClaimSpec, Entity
+from matcher import attribution as at
+from matcher import claims as cl
+from matcher import govern as gv
+from matcher import parties as pa
+from matcher import passages as ps
+from matcher import quotes as qt
+from matcher import stance as st
+from matcher import text as tx
+from matcher.claims import Claim, ClaimSpec, Entity
 
 __all__ = ["Claim", "ClaimSpec", "Entity", "Finding", "Stance", "match_article", "voice_of"]
 

@@ -3,21 +3,21 @@
 Owns the step between spotting a cue and counting it: a denial or confirmation near the
 claim's people may be about something else they did.  Decided per cue role from the clause
 the cue scopes, the claim's predicate words and the other claim entities in it.  Kept apart
-from `monitor.parties` because it needs the claim, and the holder does not.
+from `matcher.parties` because it needs the claim, and the holder does not.
 """
 from __future__ import annotations
 
 import re
 from typing import TYPE_CHECKING
 
-from monitor import stance as st
-from monitor import text as tx
-from monitor.attribution import complement
-from monitor.parties import Party
+from matcher import stance as st
+from matcher import text as tx
+from matcher.attribution import complement
+from matcher.parties import Party
 
 if TYPE_CHECKING:
-    from monitor.claims import ClaimSpec
-    from monitor.passages import Passage
+    from matcher.claims import ClaimSpec
+    from matcher.passages import Passage
 
 
 _BOUNDARY = re.compile(r"[,;:!?.\"“”]|\b(?:but|while|although|whereas|after|because)\b",

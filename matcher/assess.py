@@ -20,10 +20,10 @@ from typing import Any
 
 import numpy as np
 
-from monitor import features as ft
-from monitor.crossencoder import LABELS as READER_LABELS
-from monitor.crossencoder import CrossEncoder, default_reader
-from monitor.match import Claim, Entity, Finding, Stance, match_article, voice_of
+from matcher import features as ft
+from matcher.crossencoder import LABELS as READER_LABELS
+from matcher.crossencoder import CrossEncoder, default_reader
+from matcher.match import Claim, Entity, Finding, Stance, match_article, voice_of
 
 MODEL_PATH = Path(__file__).with_name("stance_model.json")
 _DECISIVE = (Stance.DENIES, Stance.CONFIRMS)

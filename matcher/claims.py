@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from monitor import parties as pa
-from monitor import text as tx
+from matcher import parties as pa
+from matcher import text as tx
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,13 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from monitor import stance as st
-from monitor import text as tx
-from monitor.attribution import quote_speaker
-from monitor.parties import Party, Resolver, Watch
+from matcher import stance as st
+from matcher import text as tx
+from matcher.attribution import quote_speaker
+from matcher.parties import Party, Resolver, Watch
 
 if TYPE_CHECKING:
-    from monitor.claims import Entity
+    from matcher.claims import Entity
 
 
 # --------------------------------------------------------------------------- passages

@@ -1,4 +1,4 @@
-"""Specification of the reader of related articles (`monitor.crossencoder`).
+"""Specification of the reader of related articles (`matcher.crossencoder`).
 
 The reader is a learned model: these tests pin what must hold whatever its weights (it ships
 with the package, loads offline, sees the right sentences, answers the same for a pair alone
@@ -11,7 +11,7 @@ import json
 import numpy as np
 import pytest
 
-from monitor.crossencoder import (
+from matcher.crossencoder import (
     LABELS,
     META,
     MODEL_DIR,
@@ -19,7 +19,7 @@ from monitor.crossencoder import (
     default_reader,
     select_sentences,
 )
-from tests.test_assess import CONFIRMED, DEBUNKED, OLYMPICS, RUMOUR
+from tests.matcher.test_assess import CONFIRMED, DEBUNKED, OLYMPICS, RUMOUR
 
 
 def test_the_reader_ships_with_the_package_small_enough_to_commit() -> None:

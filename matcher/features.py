@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import pairwise
 
-from monitor import text as tx
-from monitor.match import Finding, Stance
+from matcher import text as tx
+from matcher.match import Finding, Stance
 
 
 def _lexicon(words: str) -> frozenset[str]:

@@ -1,15 +1,15 @@
 """Stance cue lexicons and cue spotting for the matcher.
 
 A cue is a span of a passage that says something about how a party stands on a claim.  Cues
-are found lexically here; *who* holds a cue is decided in `monitor.parties` (it needs the
-passage's names) and whether it governs the claim in `monitor.govern` (it needs the claim).
+are found lexically here; *who* holds a cue is decided in `matcher.parties` (it needs the
+passage's names) and whether it governs the claim in `matcher.govern` (it needs the claim).
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
-from monitor import text as tx
+from matcher import text as tx
 
 # Every pattern runs on `text.fold`ed passages (ASCII apostrophes), case-insensitively.
 DENY_VERB = re.compile(

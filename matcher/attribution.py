@@ -2,7 +2,7 @@
 
 Owns the holder step of the decision: the party that asserts a cue, from the quote speaker,
 the reporting frame around it ("A told B that …", "B reported that A denied …") or its verb's
-own grammar.  Reads `monitor.passages.Passage` but never builds one, so it imports passages
+own grammar.  Reads `matcher.passages.Passage` but never builds one, so it imports passages
 only for types.
 """
 from __future__ import annotations
@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from monitor import stance as st
-from monitor.parties import Party
+from matcher import stance as st
+from matcher.parties import Party
 
 if TYPE_CHECKING:
-    from monitor.passages import Passage
+    from matcher.passages import Passage
 
 _GAP = re.compile(
     r"^(?:'s?)?[\s,]*(?:(?:is|was|were|are|has|have|had|also|later|then|now|first|again|since"

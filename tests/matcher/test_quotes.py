@@ -11,11 +11,11 @@ import re
 
 import pytest
 
-from monitor.assess import assess, default_engine
+from matcher.assess import assess, default_engine
 from monitor.batch import explained
 from monitor.extract import extract_article
-from monitor.match import Claim, Entity, Finding, Stance, match_article
-from monitor.text import split_sentences, strip_dateline
+from matcher.match import Claim, Entity, Finding, Stance, match_article
+from matcher.text import split_sentences, strip_dateline
 from tests.newsroom import article_html, seed_stories
 
 HALDANE = Entity("Marta Haldane", ("Haldane", "Orvex CEO"))
