@@ -2,19 +2,16 @@
 
 Owns the holder step of the decision: the party that asserts a cue, from the quote speaker,
 the reporting frame around it ("A told B that …", "B reported that A denied …") or its verb's
-own grammar.  Reads `matcher.passages.Passage` but never builds one, so it imports passages
-only for types.
+own grammar.  Reads `matcher.passages.Passage` but never builds one; the speaker and pronoun
+antecedent of a passage are worked out here, on first use, and kept on the passage.
 """
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 
 from matcher import stance as st
 from matcher.parties import Party
-
-if TYPE_CHECKING:
-    from matcher.passages import Passage
+from matcher.passages import Passage
 
 _GAP = re.compile(
     r"^(?:'s?)?[\s,]*(?:(?:is|was|were|are|has|have|had|also|later|then|now|first|again|since"
@@ -49,7 +46,7 @@ def _subject(p: Passage, pos: int, end: int) -> Party | None:
         return passive_agent(p, end)
     tail = left[-40:]
     if _PRONOUN.search(tail) and _GAP.match(_AFTER_PRONOUN.sub("", tail)):
-        return p.antecedent  # '“…,” she said' -> the person the text was just about
+        return antecedent(p)  # '“…,” she said' -> the person the text was just about
     prior = [c for c in p.cands if c[1] <= len(left)]
     if prior and _GAP.match(left[prior[-1][1]:]) and _not_object(left[:prior[-1][0]]):
         return prior[-1][2]
@@ -142,6 +139,34 @@ def _own_holder(p: Passage, c: st.Cue) -> Party | None:
 _QUOTED_AS = re.compile(r"\bquot(?:ed|es|ing)\s+([^,.;\"“”]{1,60}?)\s+as\s+$", re.IGNORECASE)
 
 
+def speaker(p: Passage) -> Party | None:
+    """Who speaks the quotations in this passage (worked out once per passage)."""
+    if p.speaker_memo is None:
+        p.speaker_memo = (quote_speaker(p, p.prev),)
+    return p.speaker_memo[0]
+
+
+def antecedent(p: Passage) -> Party | None:
+    """Who 'he'/'she' most likely is: the previous sentence's topic (once per passage)."""
+    if p.antecedent_memo is None:
+        p.antecedent_memo = (_topic(p.prev, 3) if p.prev and p.index > 1 else None,)
+    return p.antecedent_memo[0]
+
+
+def _topic(prev: Passage, depth: int) -> Party | None:
+    """The person a following 'he'/'she' refers to: the previous sentence's speaker, else its
+    sentence-initial named subject, else what that sentence's pronoun referred to."""
+    if speaker(prev) and speaker(prev).kind in ("person", "entity"):
+        return speaker(prev)
+    first = next((c for c in prev.cands if c[0] <= 30 and c[2].kind in ("person", "entity")),
+                 None)  # 'Kremlin spokesman Dmitry Peskov denied …': he is Peskov
+    if first:
+        return first[2]
+    if depth > 1 and prev.prev and prev.index > 1:
+        return _topic(prev.prev, depth - 1)
+    return None
+
+
 def quote_speaker(p: Passage, prev: Passage | None) -> Party | None:
     """Who speaks the quotations in a passage; an attribution-less quote continues the last."""
     if not p.quotes:
@@ -158,7 +183,7 @@ def quote_speaker(p: Passage, prev: Passage | None) -> Party | None:
                     (c.role == "speech" or c.kind == "confirm"):
                 return _own_holder(prev, c)
     if prev and prev.quotes and p.f.lstrip()[:1] in "\"“":
-        return prev.speaker
+        return speaker(prev)
     return None
 
 
@@ -199,7 +224,7 @@ def _framed_holder(p: Passage, c: st.Cue) -> tuple[bool, Party | None]:
 def holder(p: Passage, c: st.Cue) -> Party | None:
     """Who asserts a cue: quote speaker, outer frame, or the verb's own subject."""
     if p.in_quote(c.start):
-        return p.speaker
+        return speaker(p)
     own_stance = c.role in ("retract", "double") or (
         c.role == "verb" and (c.kind == "deny" or bool(_STANCE_VERB.match(c.text))))
     if own_stance or c.role == "according":

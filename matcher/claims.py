@@ -14,14 +14,7 @@ from functools import lru_cache
 
 from matcher import parties as pa
 from matcher import text as tx
-
-
-@dataclass(frozen=True)
-class Entity:
-    """A watchlisted person or organisation; a party found under an alias is reported by `name`."""
-
-    name: str
-    aliases: tuple[str, ...] = ()
+from matcher.parties import Entity
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
 
 from matcher import text as tx
-
-if TYPE_CHECKING:
-    from matcher.claims import Entity
-
 
 # --------------------------------------------------------------------------- parties
 
@@ -37,6 +32,14 @@ ORG_WORDS = {
     "motors", "airlines", "systems", "technologies", "uefa", "fifa", "nato", "organization",
     "organisation",
 }
+
+
+@dataclass(frozen=True)
+class Entity:
+    """A watchlisted person or organisation; a party found under an alias is reported by `name`."""
+
+    name: str
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

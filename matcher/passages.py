@@ -3,30 +3,25 @@
 Owns the first step of the decision: the article becomes its title (passage 0) and its
 sentences (a multi-sentence quotation stays one passage), each carrying what later steps
 need: watchlist mentions, named parties outside quotes, quote spans, whether it is a question,
-a headline source tag.  Cues, quote speaker and pronoun antecedent are computed on first use,
-because most passages never reference a claim.
+a headline source tag.  Cues (here) and the quote speaker and pronoun antecedent
+(`matcher.attribution`) are worked out on first use, because most passages never reference a
+claim.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from matcher import stance as st
 from matcher import text as tx
-from matcher.attribution import quote_speaker
-from matcher.parties import Party, Resolver, Watch
-
-if TYPE_CHECKING:
-    from matcher.claims import Entity
-
+from matcher.parties import Entity, Party, Resolver, Watch
 
 # --------------------------------------------------------------------------- passages
 
 @dataclass
 class Passage:
     """A sentence (or multi-sentence quotation) with what the matcher needs to know about it.
-    Cues, the quote speaker and the pronoun antecedent are computed on first use, so passages
+    Cues, the quote speaker and the pronoun antecedent are worked out on first use, so passages
     that no claim references cost little."""
 
     index: int
@@ -41,8 +36,8 @@ class Passage:
     signed: Party | None = None  # a quotation signed on the next line ('— Jane Doe (@jdoe)')
     frames: list[tuple[st.Cue, Party | None]] | None = None  # cache for `parties._frames`
     _cues: list[st.Cue] | None = None
-    _speaker: tuple[Party | None] | None = None
-    _antecedent: tuple[Party | None] | None = None
+    speaker_memo: tuple[Party | None] | None = None  # set by `attribution.speaker`
+    antecedent_memo: tuple[Party | None] | None = None  # set by `attribution.antecedent`
     _other: dict[int, list[tuple[int, int, Entity]]] = field(default_factory=dict)
 
     @property
@@ -50,20 +45,6 @@ class Passage:
         if self._cues is None:
             self._cues = st.find_cues(self.f)
         return self._cues
-
-    @property
-    def speaker(self) -> Party | None:
-        """Who speaks the quotations in this passage."""
-        if self._speaker is None:
-            self._speaker = (quote_speaker(self, self.prev),)
-        return self._speaker[0]
-
-    @property
-    def antecedent(self) -> Party | None:
-        """Who 'he'/'she' most likely is: the previous sentence's topic."""
-        if self._antecedent is None:
-            self._antecedent = (_topic(self.prev, 3) if self.prev and self.index > 1 else None,)
-        return self._antecedent[0]
 
     def mentions_of(self, watch: Watch) -> list[tuple[int, int, Entity]]:
         """Mentions by another matcher (a sentence claim's own names), found once per passage."""
@@ -160,20 +141,6 @@ def _known_names(f: str, known: set[str], names: list[tx.Name],
                 out.append(tx.Name(name, m.start(), m.end(), False))
                 taken.append((m.start(), m.end()))
     return out
-
-
-def _topic(prev: Passage, depth: int) -> Party | None:
-    """The person a following 'he'/'she' refers to: the previous sentence's speaker, else its
-    sentence-initial named subject, else what that sentence's pronoun referred to."""
-    if prev.speaker and prev.speaker.kind in ("person", "entity"):
-        return prev.speaker
-    first = next((c for c in prev.cands if c[0] <= 30 and c[2].kind in ("person", "entity")),
-                 None)  # 'Kremlin spokesman Dmitry Peskov denied …': he is Peskov
-    if first:
-        return first[2]
-    if depth > 1 and prev.prev and prev.index > 1:
-        return _topic(prev.prev, depth - 1)
-    return None
 
 
 def _drop_common_opener(n: tx.Name, common: set[str]) -> tx.Name | None:

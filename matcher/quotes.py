@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from matcher import attribution as at
 from matcher import stance as st
 from matcher import text as tx
 
@@ -49,7 +50,7 @@ def own_words(spec: ClaimSpec, p: Passage, cue: Cue, kind: str, party: Party,
               passages: list[Passage]) -> str | None:
     """The party's direct quotation for a finding decided by `cue` in `p` (see the module)."""
     here: list[tuple[float, int, int]] = []
-    if p.index > 0 and _same(p.speaker, party):
+    if p.index > 0 and _same(at.speaker(p), party):
         for qs, qe in p.quotes:
             holds_cue = qs < cue.start < qe
             if _statement(p, qs, qe, 2):
@@ -60,7 +61,7 @@ def own_words(spec: ClaimSpec, p: Passage, cue: Cue, kind: str, party: Party,
         return _fuller(p, best_here[1], best_here[2], party, passages)
     found: list[tuple[float, int, Passage, int, int]] = []
     for o in passages[1:]:
-        if o is p or not o.quotes or not _same(o.speaker, party):
+        if o is p or not o.quotes or not _same(at.speaker(o), party):
             continue
         for qs, qe in o.quotes:
             if _statement(o, qs, qe, 3):
@@ -121,7 +122,7 @@ def _fuller(p: Passage, qs: int, qe: int, party: Party, passages: list[Passage])
     mine = _words(p, qs, qe)
     best = (len(mine), p, qs, qe)
     for o in passages[1:] if len(mine) >= 3 else ():
-        if o.speaker is not None and o.speaker.name != party.name:
+        if (who := at.speaker(o)) is not None and who.name != party.name:
             continue
         for os_, oe in o.quotes:
             theirs = _words(o, os_, oe)
