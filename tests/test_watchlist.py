@@ -149,3 +149,17 @@ def test_an_alias_that_names_two_entities_is_an_error(tmp_path: Path) -> None:
     assert problems(write(tmp_path, **{"desk.yaml": text})) == [
         f"{tmp_path / 'desk.yaml'}:11: alias 'Musk' of 'Vladimir Putin' already names 'Elon Musk'"
     ]
+
+
+def test_loading_a_watchlist_again_and_again_keeps_no_yaml_tree_alive(tmp_path: Path) -> None:
+    """A daemon reloads its watchlists for months: each load must leave nothing of its parse."""
+    import gc
+
+    import yaml
+
+    (tmp_path / "w.yaml").write_text("sources:\n" + "".join(
+        f"  - name: Wire {k}\n    feed: https://example.org/{k}.xml\n" for k in range(50)))
+    for _ in range(3):
+        assert len(load_watchlists(tmp_path).sources) == 50
+    gc.collect()
+    assert not [o for o in gc.get_objects() if isinstance(o, yaml.Node)]
