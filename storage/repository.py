@@ -8,9 +8,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -57,7 +57,7 @@ T = TypeVar("T")
 _RETRIES = 5
 _CHUNK = 500  # bound parameters per IN (...) list, well under both backends' limits
 _GROUP_COMMIT_SECONDS = 0.01  # how long a finished poll waits for others to share its commit
-_SOURCES = Source.__table__
+_SOURCES = cast(Table, Source.__table__)
 _SUCCEEDED = update(_SOURCES).where(_SOURCES.c.id == bindparam("p_id")).values(
     leased_until=None, leased_by=None, next_due_at=bindparam("p_due"), last_fetched_at=bindparam("p_now"),
     error_count=0, last_success_at=bindparam("p_now"), last_error=None, last_error_kind=None,
@@ -69,6 +69,13 @@ _FAILED = update(_SOURCES).where(_SOURCES.c.id == bindparam("p_id")).values(
     leased_until=None, leased_by=None, next_due_at=bindparam("p_due"), last_fetched_at=bindparam("p_now"),
     error_count=_SOURCES.c.error_count + 1, last_error=bindparam("p_error"), last_error_kind=bindparam("p_kind"),
 )
+
+# A source whose URL changed is a different resource: conditional-GET state reset, due at once.
+_MOVED = update(_SOURCES).where(_SOURCES.c.id == bindparam("s_id")).values(
+    kind=bindparam("s_kind"), url=bindparam("s_url"), every_seconds=bindparam("s_every"), enabled=True,
+    etag=None, last_modified=None, body_hash=None, next_due_at=bindparam("s_due"))
+_RESET = update(_SOURCES).where(_SOURCES.c.id == bindparam("s_id")).values(
+    kind=bindparam("s_kind"), every_seconds=bindparam("s_every"), enabled=True)
 
 
 async def _record_outcomes(s: AsyncSession, outcomes: Sequence[dict[str, Any]]) -> None:
@@ -168,27 +175,37 @@ class Repository:
             raise ValueError("duplicate source names in specs")
 
         async def work(s: AsyncSession) -> None:
-            rows = {r.name: r for r in (await s.scalars(select(Source))).all()}
+            t = _SOURCES
+            rows = {r.name: r for r in await s.execute(select(
+                t.c.id, t.c.name, t.c.kind, t.c.url, t.c.every_seconds, t.c.enabled, t.c.next_due_at))}
+            new: list[dict[str, Any]] = []
+            moved: list[dict[str, Any]] = []
+            kept: list[dict[str, Any]] = []
             for sp in specs:
                 row = rows.get(sp.name)
                 if row is None:
-                    s.add(Source(
-                        name=sp.name, kind=sp.kind, url=sp.url, every_seconds=sp.every_seconds,
-                        enabled=True, next_due_at=now, leased_until=None, etag=None,
-                        last_modified=None, body_hash=None, last_fetched_at=None,
-                        last_success_at=None, last_error=None, last_error_kind=None,
-                        error_count=0, created_at=now,
-                    ))
-                    continue
-                if row.url != sp.url:
-                    row.url = sp.url
-                    row.etag = row.last_modified = row.body_hash = None
-                    row.next_due_at = min(row.next_due_at, now)
-                row.kind, row.every_seconds, row.enabled = sp.kind, sp.every_seconds, True
+                    new.append({
+                        "name": sp.name, "kind": sp.kind, "url": sp.url, "every_seconds": sp.every_seconds,
+                        "enabled": True, "next_due_at": now, "leased_until": None, "etag": None,
+                        "last_modified": None, "body_hash": None, "last_fetched_at": None,
+                        "last_success_at": None, "last_error": None, "last_error_kind": None,
+                        "error_count": 0, "created_at": now})
+                elif row.url != sp.url:
+                    moved.append({"s_id": row.id, "s_kind": sp.kind, "s_url": sp.url,
+                                  "s_every": sp.every_seconds, "s_due": min(row.next_due_at, now)})
+                elif (row.kind, row.every_seconds, row.enabled) != (sp.kind, sp.every_seconds, True):
+                    kept.append({"s_id": row.id, "s_kind": sp.kind, "s_every": sp.every_seconds})
             listed = set(names)
-            for name, row in rows.items():
-                if name not in listed:
-                    row.enabled = False
+            gone = [row.id for name, row in rows.items() if name not in listed and row.enabled]
+            # one executemany per kind of change: a 10,000-source watchlist syncs in about a second
+            if new:
+                await s.execute(insert(t), new)
+            if moved:
+                await s.execute(_MOVED, moved)
+            if kept:
+                await s.execute(_RESET, kept)
+            for i in range(0, len(gone), _CHUNK):
+                await s.execute(update(t).where(t.c.id.in_(gone[i:i + _CHUNK])).values(enabled=False))
 
         await self._transaction(work)
 
