@@ -156,8 +156,8 @@ def antecedent(p: Passage) -> Party | None:
 def _topic(prev: Passage, depth: int) -> Party | None:
     """The person a following 'he'/'she' refers to: the previous sentence's speaker, else its
     sentence-initial named subject, else what that sentence's pronoun referred to."""
-    if speaker(prev) and speaker(prev).kind in ("person", "entity"):
-        return speaker(prev)
+    if (who := speaker(prev)) and who.kind in ("person", "entity"):
+        return who
     first = next((c for c in prev.cands if c[0] <= 30 and c[2].kind in ("person", "entity")),
                  None)  # 'Kremlin spokesman Dmitry Peskov denied …': he is Peskov
     if first:
