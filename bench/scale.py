@@ -328,7 +328,9 @@ async def measure(args: argparse.Namespace) -> Run:
         errors = [line for line in log_path.read_text(errors="replace").splitlines()
                   if "ERROR" in line or "Traceback" in line] if log_path.exists() else []
         if errors:
-            run.notes.append(f"daemon log: {len(errors)} error line(s), first: {errors[0][:200]}")
+            keep = Path(tempfile.gettempdir()) / "cw_scale_daemon.log"
+            keep.write_bytes(log_path.read_bytes())
+            run.notes.append(f"daemon log: {len(errors)} error line(s), first: {errors[0][:200]} (the log: {keep})")
         tmp.cleanup()
     return run
 
