@@ -9,6 +9,7 @@ capitals say nothing, from how the article body writes each word.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -68,16 +69,21 @@ class ClaimSpec:
 
     def keyword_spans(self, f: str) -> list[tuple[int, int]]:
         """Spans of the claim's predicate words (any inflection) in a passage."""
-        out = []
         memo = self.memo
-        for m in tx.WORD.finditer(f):
-            w = m.group(0)
+        hit_of: Callable[[str], bool] | None = None
+        out = []
+        for w, s, e in tx.word_spans(f):
             hit = memo.get(w)
             if hit is None:
-                hit = memo[w] = tx.lemma(w) in self.lemmas or (
-                    bool(self.stems) and _stem_hit(tx.stem(w), self.stems))
+                if hit_of is None:
+                    hit_of = _stem_matcher(self.stems)
+                forms = _FORMS.get(w)
+                if forms is None:
+                    forms = _forms(w)
+                hit = memo[w] = forms[0] in self.lemmas or (
+                    bool(self.stems) and hit_of(forms[1]))
             if hit:
-                out.append(m.span())
+                out.append((s, e))
         return out
 
 
@@ -85,6 +91,43 @@ def _stem_hit(st_: str, stems: tuple[str, ...]) -> bool:
     """Stem equality, or prefix for longer stems (negotiat- ~ negotiations)."""
     return any(st_ == k or (len(k) >= 5 and (st_.startswith(k) or k.startswith(st_))
                             and len(st_) >= 5) for k in stems)
+
+
+@lru_cache(maxsize=1024)
+def _stem_matcher(stems: tuple[str, ...]) -> Callable[[str], bool]:
+    """`_stem_hit` against fixed `stems`, by set look-ups: equal to one of them, or (both at
+    least 5 letters) a prefix of one, or one of them (of 5 or more letters) a prefix of it."""
+    equal = frozenset(stems)
+    longer = frozenset(k for k in stems if len(k) >= 5)
+    heads = frozenset(k[:n] for k in longer for n in range(5, len(k) + 1))
+    lengths = sorted({len(k) for k in longer})
+
+    def hit(st_: str) -> bool:
+        if st_ in equal:
+            return True
+        n = len(st_)
+        if n < 5 or not longer:
+            return False
+        if st_ in heads:
+            return True
+        for i in lengths:
+            if i > n:
+                return False
+            if st_[:i] in longer:
+                return True
+        return False
+
+    return hit
+
+
+_FORMS: dict[str, tuple[str, str]] = {}  # word -> (lemma, stem), one look-up for both
+
+
+def _forms(w: str) -> tuple[str, str]:
+    if len(_FORMS) >= 65536:
+        _FORMS.clear()
+    forms = _FORMS[w] = (tx.lemma(w), tx.stem(w))
+    return forms
 
 
 def prepare(claim: Claim, body: str, watch: pa.Watch) -> ClaimSpec:
@@ -119,7 +162,7 @@ def _prepare(claim: Claim, entities: tuple[Entity, ...], watch: pa.Watch) -> Cla
                    if w.lower() not in _STOP and w.lower() not in ent_words and len(w) > 2]
         content = [k for k in content if k not in _LIGHT]
         stems = tuple(dict.fromkeys(
-            [*content, *(k for g in _SYNONYMS if any(_stem_hit(c, g) for c in content)
+            [*content, *(k for g in _SYNONYMS if any(map(_stem_matcher(g), content))
                          for k in sorted(g))]))
     # Derived names may be incidental ('in London') or missing from a paraphrase: half will do.
     need = len(entities) if claim.entities else max(1, (len(entities) + 1) // 2)
@@ -195,8 +238,33 @@ def _capital_form(lw: str, body: str, lower: frozenset[str]) -> str:
     ('MUSK' -> 'Musk'), else ''.  A capital opening a sentence says nothing ('Graffiti …')."""
     if tx.stem(lw) in lower:
         return ""
+    low = _ascii_lower(body)
+    if low is not None and lw and lw.isascii():  # the search below, without compiling it
+        n, end_word = len(body), _is_word(lw[-1])
+        i = low.find(lw.lower())
+        while i >= 0:
+            e = i + len(lw)
+            if i >= 2 and low[i - 1] == " " and low[i - 2] in _AFTER \
+                    and end_word != (e < n and _is_word(body[e])):
+                return body[i:e] if body[i].isupper() else ""
+            i = low.find(lw.lower(), i + 1)
+        return ""
     m = re.search(rf"(?<=[a-z,;] ){re.escape(lw)}\b", body, re.IGNORECASE)
     return m.group(0) if m and m.group(0)[0].isupper() else ""
+
+
+_AFTER = frozenset("abcdefghijklmnopqrstuvwxyz,;")  # '[a-z,;]', case-insensitive, lowered
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+@lru_cache(maxsize=4)
+def _ascii_lower(body: str) -> str | None:
+    """A body's lower case when it is ASCII (then offsets and case-insensitive matching are
+    those of the lowered copy), else None."""
+    return body.lower() if body.isascii() else None
 
 
 @lru_cache(maxsize=4)

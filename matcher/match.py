@@ -67,15 +67,12 @@ class Finding:
 # --------------------------------------------------------------------------- reference
 
 def _referenced(spec: ClaimSpec, passages: list[ps.Passage],
-                kw: list[list[tuple[int, int]]]) -> list[bool]:
-    """Passages whose +-1 window holds the required entities and a predicate word."""
-    names = {e.name for e in spec.entities}
-    present: list[set[str]] = []
-    for p in passages:
-        here = {ent.name for _, _, ent in p.mentions} & names
-        if spec.extra:
-            here |= {ent.name for _, _, ent in p.mentions_of(spec.extra)}
-        present.append(here)
+                kw: list[list[tuple[int, int]]],
+                present: list[set[str]] | None = None) -> list[bool]:
+    """Passages whose +-1 window holds the required entities and a predicate word.  Only
+    the predicate words of passages in such a window are read (`_keyword_spans`)."""
+    if present is None:
+        present = _present(spec, passages)
     out = []
     for i in range(len(passages)):
         lo, hi = max(0, i - 1), min(len(passages), i + 2)
@@ -83,6 +80,32 @@ def _referenced(spec: ClaimSpec, passages: list[ps.Passage],
         out.append(len(ents) >= spec.need and any(kw[lo:hi]) and
                    bool(present[i] or kw[i] or _has_anaphor(passages[i].f)))
     return out
+
+
+def _present(spec: ClaimSpec, passages: list[ps.Passage]) -> list[set[str]]:
+    """The claim's entities each passage names."""
+    names = {e.name for e in spec.entities}
+    present: list[set[str]] = []
+    for p in passages:
+        here = {ent.name for _, _, ent in p.mentions} & names
+        if spec.extra:
+            here |= {ent.name for _, _, ent in p.mentions_of(spec.extra)}
+        present.append(here)
+    return present
+
+
+def _keyword_spans(spec: ClaimSpec, passages: list[ps.Passage],
+                   present: list[set[str]]) -> list[list[tuple[int, int]]]:
+    """The claim's predicate words in every passage some +-1 window with the required
+    entities covers; [] elsewhere, where nothing reads them (no such window references the
+    claim, so neither the votes nor the discussion look there)."""
+    n = len(passages)
+    wanted = [False] * n
+    for i in range(n):
+        lo, hi = max(0, i - 1), min(n, i + 2)
+        if len(set().union(*present[lo:hi])) >= spec.need:
+            wanted[lo:hi] = [True] * (hi - lo)
+    return [spec.keyword_spans(p.f) if want else [] for p, want in zip(passages, wanted)]
 
 
 def _has_anaphor(f: str) -> bool:
@@ -237,8 +260,9 @@ def _reporting_sentence(v: _Vote, also: Sequence[_Vote]) -> str:
 
 def _match_claim(spec: ClaimSpec, passages: list[ps.Passage],
                  outlet: str | None) -> list[Finding]:
-    kw = [spec.keyword_spans(p.f) for p in passages]
-    refs = _referenced(spec, passages, kw)
+    present = _present(spec, passages)
+    kw = _keyword_spans(spec, passages, present)
+    refs = _referenced(spec, passages, kw, present)
     if not any(refs):
         return []
     best: dict[pa.Party, _Vote] = {}

@@ -85,19 +85,40 @@ class Watch:
                 if " " not in f:
                     lowers.setdefault(f.lower(), ent)
         self.by_lower = {k: v for k, v in lowers.items() if k not in self.by_variant}
-        self.exact = _alias_re(sorted(self.by_variant, key=len, reverse=True))
-        self.lower = _alias_re(sorted(self.by_lower, key=len, reverse=True))
+        self._exact_forms = sorted(self.by_variant, key=len, reverse=True)
+        self._lower_forms = sorted(self.by_lower, key=len, reverse=True)
+        self._exact_re: re.Pattern[str] | None = None
+        self._lower_re: re.Pattern[str] | None = None
+
+    @property
+    def exact(self) -> re.Pattern[str]:
+        """The alias regex (compiled on first use: a few aliases are scanned without it)."""
+        if self._exact_re is None:
+            self._exact_re = _alias_re(self._exact_forms)
+        return self._exact_re
+
+    @property
+    def lower(self) -> re.Pattern[str]:
+        if self._lower_re is None:
+            self._lower_re = _alias_re(self._lower_forms)
+        return self._lower_re
+
+    def _find(self, text: str, lower: bool) -> list[tuple[int, int, str]]:
+        """(start, end, form) of what the alias regex finds, by `str.find` for a few aliases."""
+        forms = self._lower_forms if lower else self._exact_forms
+        if len(forms) > _FEW_FORMS:
+            return [(m.start(), m.end(), m.group(0))
+                    for m in (self.lower if lower else self.exact).finditer(text)]
+        return _scan_aliases(text, forms)
 
     def mentions(self, text: str) -> list[tuple[int, int, Entity]]:
         """(start, end, entity) of every mention, longest first, non-overlapping."""
         if not self.by_variant:
             return []
-        found = [(m.start(), m.end(), self.by_variant[m.group(0)])
-                 for m in self.exact.finditer(text)]
+        found = [(s, e, self.by_variant[g]) for s, e, g in self._find(text, False)]
         if self.by_lower:
-            found += [(m.start(), m.end(), self.by_lower[m.group(0)])
-                      for m in self.lower.finditer(text)
-                      if _lowercase_context(text, m.start(), m.end())]
+            found += [(s, e, self.by_lower[g]) for s, e, g in self._find(text, True)
+                      if _lowercase_context(text, s, e)]
             found.sort(key=lambda x: (x[0], -(x[1] - x[0])))
         out: list[tuple[int, int, Entity]] = []
         for s, e, ent in found:
@@ -120,6 +141,42 @@ def watch_for(entities: tuple[Entity, ...]) -> Watch:
 @lru_cache(maxsize=128)
 def _cached_watch(entities: tuple[Entity, ...]) -> Watch:
     return Watch(list(entities))
+
+
+_FEW_FORMS = 24  # up to this many alias forms, scanning with `str.find` beats compiling
+
+
+def _is_word(ch: str) -> bool:
+    """The regex `\\w` (Unicode): a letter, digit or numeric character, or the underscore."""
+    return ch.isalnum() or ch == "_"
+
+
+def _scan_aliases(text: str, forms: list[str]) -> list[tuple[int, int, str]]:
+    """Exactly what `_alias_re(forms).finditer(text)` matches, without compiling it: at each
+    start (left to right, not overlapping the last match) the first form, in `forms` order,
+    that stands there with no word character or apostrophe before it and no word character
+    after it (the regex's optional possessive adds nothing: an apostrophe is no word
+    character)."""
+    n = len(text)
+    best: dict[int, int] = {}  # start -> rank of the first form that matches there
+    for rank, form in enumerate(forms):
+        i = text.find(form)
+        while i >= 0:
+            if rank < best.get(i, rank + 1):
+                prev = text[i - 1] if i else ""
+                if not prev or not (_is_word(prev) or prev == "'"):
+                    e = i + len(form)  # (an apostrophe after it is no word character)
+                    if e >= n or not _is_word(text[e]):
+                        best[i] = rank
+            i = text.find(form, i + 1)
+    out: list[tuple[int, int, str]] = []
+    last = 0
+    for i in sorted(best):
+        if i >= last:
+            form = forms[best[i]]
+            last = i + len(form)
+            out.append((i, last, form))
+    return out
 
 
 def _alias_re(forms: list[str]) -> re.Pattern[str]:
@@ -145,6 +202,8 @@ class Resolver:
         for n in names:
             if " " in n.text and n.text not in self.fulls:
                 self.fulls.append(n.text)
+        self._lasts = [full.split()[-1] for full in self.fulls]
+        self._initials: list[str] | None = None  # of each full name, worked out on first use
         for n in names:
             if n.the:
                 self.with_the.add(self._key(n.text))
@@ -153,16 +212,19 @@ class Resolver:
         if " " in name:
             return name
         if name.isupper() and 2 <= len(name) <= 6:
-            for full in self.fulls:
-                initials = "".join(w[0] for w in full.split()
-                                   if w.lower() not in {"the", "of", "and", "&", "for"})
-                if initials.upper() == name:
+            if self._initials is None:
+                self._initials = [
+                    "".join(w[0] for w in full.split()
+                            if w.lower() not in {"the", "of", "and", "&", "for"}).upper()
+                    for full in self.fulls]
+            for full, initials in zip(self.fulls, self._initials):
+                if initials == name:
                     return full
-        ends = [full for full in self.fulls if full.split()[-1] == name]
+        ends = [full for full, last in zip(self.fulls, self._lasts) if last == name]
         if ends:  # the plainest full form: 'Aaron Sorkin' over 'Screenwriter Aaron Sorkin'
             return min(ends, key=len)
-        for full in self.fulls:
-            if _one_letter_typo(full.split()[-1], name):
+        for full, last in zip(self.fulls, self._lasts):
+            if _one_letter_typo(last, name):
                 return full
         return name
 

@@ -19,10 +19,15 @@ _MD_HEADER = re.compile(r"^\s{0,3}#{1,6}\s+", re.MULTILINE)
 
 def clean(text: str) -> str:
     """Strip markdown/link debris that extractors leave, keeping the words a reader sees."""
-    text = _MD_LINK.sub(r"\1", text)
-    text = _MD_ANGLE_URL.sub("", text)
-    text = _MD_HEADER.sub("", text)
-    return _MD_EMPH.sub("", text)
+    if "[" in text:  # each pattern needs its own mark: skip the scans a text cannot match
+        text = _MD_LINK.sub(r"\1", text)
+    if "<" in text:
+        text = _MD_ANGLE_URL.sub("", text)
+    if "#" in text:
+        text = _MD_HEADER.sub("", text)
+    if "*" in text or "__" in text:
+        text = _MD_EMPH.sub("", text)
+    return text
 
 
 def fold(text: str) -> str:
@@ -79,11 +84,14 @@ def quote_spans(text: str) -> list[tuple[int, int]]:
 
 def _is_abbrev_end(chunk: str) -> bool:
     """True when a chunk ends in an abbreviation or an initial, which does not end a sentence."""
-    m = re.search(r"(\S+)\.[\"”’)\]]*$", chunk)
+    m = _ABBREV_END.search(chunk)
     if not m:
         return False
     word = m.group(1).lower().lstrip("(\"“")
-    return word in _ABBREV or re.fullmatch(r"[a-z]", word) is not None
+    return word in _ABBREV or (len(word) == 1 and "a" <= word <= "z")
+
+
+_ABBREV_END = re.compile(r"(\S+)\.[\"”’)\]]*$")
 
 
 _ENDS_SENTENCE = re.compile(r"[.!?:][\"”’)\]]*$")
@@ -95,8 +103,12 @@ _LONE_DATE = re.compile(r"^(?:\w+,? )?(?:[A-Z][a-z]{2,8}\.? \d{1,2},? \d{4}|\d{1
 def _continues(prev: str, line: str) -> bool:
     """Does `line` carry on the sentence `prev` left open (a break inside a sentence)?  Not
     after a date line, nor when it opens with a web address (a photo credit: 'kremlin.ru')."""
-    return bool(re.match(r"^[\"“‘]?[a-z]", line)) and not _CLOSED.search(prev) \
-        and not _LONE_DATE.match(prev) and not re.match(r"^[\w-]+\.[a-z]{2,}\b", line)
+    return bool(_LOWER_START.match(line)) and not _CLOSED.search(prev) \
+        and not _LONE_DATE.match(prev) and not _WEB_ADDRESS.match(line)
+
+
+_LOWER_START = re.compile(r"^[\"“‘]?[a-z]")
+_WEB_ADDRESS = re.compile(r"^[\w-]+\.[a-z]{2,}\b")
 _DATELINE = re.compile(
     r"^(?:(?P<city>[A-Z][A-Z.'’\-]+(?:[ /][A-Z][A-Z.'’\-]+){0,3})"
     r"(?P<where>,\s*(?:[A-Z][a-z]{2,8}\.?\s+\d{1,2}|[A-Z][a-z]{1,12}\.?))?"
@@ -118,11 +130,15 @@ def strip_dateline(para: str) -> str:
     if not (city or agency):
         return para
     if city and not (where or agency):  # a bare capitalised word: a city, not an acronym
-        letters = re.sub(r"[^A-Z]", "", city)
-        if len(letters) < 5 and " " not in city or not re.match(r"[\u2014\u2013]|--",
-                                                                 para[m.end("city"):].lstrip()):
+        letters = _NOT_CAPITAL.sub("", city)
+        if len(letters) < 5 and " " not in city or not _LONG_DASH.match(
+                para[m.end("city"):].lstrip()):
             return para
     return para[m.end():]
+
+
+_NOT_CAPITAL = re.compile(r"[^A-Z]")
+_LONG_DASH = re.compile(r"[\u2014\u2013]|--")
 
 
 def _lines(block: str) -> list[str]:
@@ -155,8 +171,8 @@ def _lines(block: str) -> list[str]:
 def _paragraphs(text: str) -> list[str]:
     """Paragraphs, re-joining a paragraph break that falls mid-sentence (extractor debris) and a
     quotation that runs on into the next paragraph (which reopens it: “… / “… ,” she said)."""
-    paras = [re.sub(r"\s+", " ", ln).strip()
-             for block in re.split(r"\n\s*\n", text) for ln in _lines(block)]
+    paras = [_SPACES.sub(" ", ln).strip()
+             for block in _BLANK_LINE.split(text) for ln in _lines(block)]
     out: list[str] = []
     for p in paras:
         if not p:
@@ -164,22 +180,38 @@ def _paragraphs(text: str) -> list[str]:
         if out and _continues(out[-1], p):
             out[-1] = f"{out[-1]} {p}"
         elif out and p[0] in "“\"" and quote_depth(out[-1]) > 0 \
-                and re.search(r"[.!?,]$", out[-1]) and quote_depth(p) == 0:
+                and _PAUSE_END.search(out[-1]) and quote_depth(p) == 0:
             out[-1] = f"{out[-1]} {p[1:]}"  # the opening mark only says the quotation goes on
         else:
             out.append(strip_dateline(p))
     return out
 
 
+_SPACES = re.compile(r"\s+")
+_BLANK_LINE = re.compile(r"\n\s*\n")
+_PAUSE_END = re.compile(r"[.!?,]$")
+
+
 @lru_cache(maxsize=64)
 def body_sentences(text: str) -> tuple[str, ...]:
     """The cleaned sentences of an article body, split once however many steps read them
     (the matcher's passages and the stance features both start here)."""
-    return tuple(split_sentences(clean(text)))
+    return sentences_of(clean(text))
 
 
 def split_sentences(text: str) -> list[str]:
     """Sentences of a body; a quotation spanning several sentences stays one passage."""
+    return list(sentences_of(text))
+
+
+@lru_cache(maxsize=64)
+def sentences_of(text: str) -> tuple[str, ...]:
+    """`split_sentences`, split once per text however many readers ask (the matcher, the
+    features, and the reader once per claim: an uncleaned text is often its cleaned self)."""
+    return tuple(_split_sentences(text))
+
+
+def _split_sentences(text: str) -> list[str]:
     sentences: list[str] = []
     for para in _paragraphs(text):
         pieces: list[str] = []
@@ -277,6 +309,12 @@ def words(text: str) -> list[tuple[str, int, int]]:
     return [(m.group(0), m.start(), m.end()) for m in WORD.finditer(text)]
 
 
+@lru_cache(maxsize=4096)
+def word_spans(text: str) -> tuple[tuple[str, int, int], ...]:
+    """`words` of a passage, tokenised once for every claim that reads it (cached)."""
+    return tuple([(m.group(0), m.start(), m.end()) for m in WORD.finditer(text)])
+
+
 def is_title_case(text: str) -> bool:
     """Headline-style capitalisation, where capitals say nothing about names."""
     toks = [w for w, _, _ in words(text) if len(w) > 3]
@@ -346,8 +384,17 @@ _FUNCTION_NEXT = re.compile(
 
 def _demonym_modifier(name: str, after: str) -> bool:
     """'the Nicaraguan news site', 'Iraqi officials': an adjective, not a name."""
-    return bool(re.search(r"(?:an|ese|ish|i)$", name)) and bool(re.match(r"\s+[a-z]", after)) \
-        and not _FUNCTION_NEXT.match(after)
+    return _demonym_at(name, after, 0)
+
+
+def _demonym_at(name: str, text: str, end: int) -> bool:
+    """`_demonym_modifier(name, text[end:])` without copying the rest of the text."""
+    return name.endswith(_DEMONYM_ENDS) and bool(_SPACE_LOWER.match(text, end)) \
+        and not _FUNCTION_NEXT.match(text, end)
+
+
+_DEMONYM_ENDS = ("an", "ese", "ish", "i")
+_SPACE_LOWER = re.compile(r"\s+[a-z]")
 
 
 def _strip_possessive(tok: str) -> str:
@@ -361,6 +408,8 @@ def _strip_possessive(tok: str) -> str:
 _CAP_SEQ = re.compile(
     r"(?<![\w'’.\-])[A-Z][\w'’.\-&]*"
     r"(?: (?:(?:of|de|del|der|van|von|al|bin|la|le|du|&) )?[A-Z][\w'’.\-&]*)*")
+_POSSESSIVE_2 = ("'s", "’s")
+_POSSESSIVE_1 = ("'", "’")
 
 
 def find_names(text: str) -> list[Name]:
@@ -370,18 +419,23 @@ def find_names(text: str) -> list[Name]:
         pos = m.start()
         run: list[tuple[str, int]] = []  # (word without possessive, its offset)
         for tok in m.group(0).split(" "):
-            bare = _strip_possessive(tok)
-            stop = bare.lower().rstrip(".") in NOT_NAMES and not (run and tok in _CONNECT)
-            if stop or not (tok[0].isupper() or (run and tok in _CONNECT)):
-                _emit(text, run, names)
-                run = []
+            plain = tok.rstrip(".,")  # `_strip_possessive`, inline
+            bare = plain[:-2] if plain.endswith(_POSSESSIVE_2) else \
+                plain[:-1] if plain.endswith(_POSSESSIVE_1) else plain
+            connect = bool(run) and tok in _CONNECT
+            if (bare.lower().rstrip(".") in NOT_NAMES and not connect) \
+                    or not (tok[0].isupper() or connect):
+                if run:
+                    _emit(text, run, names)
+                    run = []
             else:
                 run.append((bare, pos))
-                if bare != tok.rstrip(".,"):  # possessive ends the name
+                if bare != plain:  # possessive ends the name
                     _emit(text, run, names)
                     run = []
             pos += len(tok) + 1
-        _emit(text, run, names)
+        if run:
+            _emit(text, run, names)
     return names
 
 
@@ -391,9 +445,9 @@ def _emit(text: str, run: list[tuple[str, int]], names: list[Name]) -> None:
         run.pop()
     if not run:
         return
-    name = " ".join(w for w, _ in run).rstrip(".")
+    name = " ".join(w for w, _ in run).rstrip(".") if len(run) > 1 else run[0][0].rstrip(".")
     start, end = run[0][1], run[-1][1] + len(run[-1][0].rstrip("."))
-    if len(name) < 2 or (" " not in name and _demonym_modifier(name, text[end:])):
+    if len(name) < 2 or (" " not in name and _demonym_at(name, text, end)):
         return
     the = text[max(0, start - 4):start].lower() == "the "
     names.append(Name(name, start, end, the))

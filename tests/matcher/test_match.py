@@ -414,3 +414,65 @@ def test_matching_a_seed_article_takes_well_under_five_milliseconds() -> None:
     best = min(timeit.repeat(lambda: match_article(title, body, [MUSK_PUTIN], [KREMLIN]),
                              number=n, repeat=3)) / n
     assert best < 0.025  # generous bound for slow CI machines; typically a few ms
+
+
+# --------------------------------------------------------------------------- speed-ups stay exact
+
+def test_alias_scan_finds_what_the_alias_regex_finds() -> None:
+    """`Watch` scans a few aliases with `str.find` instead of compiling their regex."""
+    import random
+
+    from matcher.parties import _alias_re, _scan_aliases
+
+    rng = random.Random(3)
+    alphabet = ["a", "b", "A", "'", "s", " ", "_", "é", "1", "’", "-", "\n", "B"]
+    for _ in range(20000):
+        forms = sorted({"".join(rng.choice(alphabet[:8]) for _ in range(rng.randint(1, 4)))
+                        for _ in range(rng.randint(1, 5))}, key=len, reverse=True)
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 30)))
+        want = [(m.start(), m.end(), m.group(0)) for m in _alias_re(forms).finditer(text)]
+        assert _scan_aliases(text, forms) == want, (forms, text)
+
+
+def test_stem_matcher_agrees_with_stem_hit() -> None:
+    import random
+
+    from matcher.claims import _stem_hit, _stem_matcher
+
+    rng = random.Random(1)
+    for _ in range(5000):
+        stems = tuple("".join(rng.choice("abcde") for _ in range(rng.randint(1, 9)))
+                      for _ in range(rng.randint(0, 6)))
+        hit = _stem_matcher(stems)
+        for _ in range(10):
+            w = "".join(rng.choice("abcde") for _ in range(rng.randint(0, 10)))
+            if stems and rng.random() < 0.3:
+                k = rng.choice(stems)
+                w = k[:rng.randint(0, len(k))] + w[:rng.randint(0, 3)]
+            assert hit(w) == _stem_hit(w, stems), (w, stems)
+
+
+def test_capital_form_fast_path_agrees_with_the_regex() -> None:
+    import random
+    import re
+
+    from matcher.claims import _capital_form
+
+    def regex(lw: str, body: str) -> str:
+        m = re.search(rf"(?<=[a-z,;] ){re.escape(lw)}\b", body, re.IGNORECASE)
+        return m.group(0) if m and m.group(0)[0].isupper() else ""
+
+    rng = random.Random(5)
+    for _ in range(20000):
+        body = "".join(rng.choice("abAB ,;.'-_1") for _ in range(rng.randint(0, 25)))
+        lw = "".join(rng.choice("ab'-") for _ in range(rng.randint(1, 3)))
+        assert _capital_form(lw, body, frozenset()) == regex(lw, body), (lw, body)
+
+
+def test_split_sentences_is_cached_but_returns_a_fresh_list() -> None:
+    from matcher import text as tx
+
+    text = "Officials met on Monday. They talked for an hour."
+    first = tx.split_sentences(text)
+    first.append("mutated")
+    assert tx.split_sentences(text) == ["Officials met on Monday.", "They talked for an hour."]
