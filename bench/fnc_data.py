@@ -12,6 +12,10 @@ The data stays in ../shared/data/fnc1 (never committed).  Two splits:
 
 One model is trained on ``train_pairs()`` (the intersection of both training sides) and
 reported on both test sides.
+
+Choosing between models (thresholds, gates, variants) is done on ``validation_pairs()``, never
+on a test split: a fixed share of the *training* topics (none of them held out), whose pairs are
+left out of ``fit_pairs()`` (the training pairs minus validation topics) while choosing.
 """
 from __future__ import annotations
 
@@ -25,6 +29,7 @@ from pathlib import Path
 FNC = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fnc1"
 LABELS = ("agree", "disagree", "discuss", "unrelated")
 HELD_OUT_TOPIC_SHARE = 0.2
+VALIDATION_TOPIC_SHARE = 0.15  # of the training topics
 SEED = 20261122
 
 
@@ -98,3 +103,25 @@ def test_pairs(split: str) -> list[Pair]:
         t, held = topics(), held_out_topics()
         return [p for p in pairs() if p.body_id in hold_ids and t["h:" + p.headline] in held]
     raise ValueError(f"unknown split {split!r} (challenge | unseen)")
+
+
+@cache
+def validation_topics() -> frozenset[str]:
+    """A fixed share of the topics not held out (own seed, so the test split is unchanged)."""
+    held = held_out_topics()
+    roots = sorted(set(topics().values()) - held)
+    random.Random(SEED + 1).shuffle(roots)
+    return frozenset(roots[: round(len(roots) * VALIDATION_TOPIC_SHARE)])
+
+
+def validation_pairs() -> list[Pair]:
+    """Training pairs whose headline and body both lie in a validation topic."""
+    t, val = topics(), validation_topics()
+    return [p for p in train_pairs() if t["h:" + p.headline] in val and t["b:" + p.body_id] in val]
+
+
+def fit_pairs() -> list[Pair]:
+    """Training pairs touching no validation topic: what a model is fitted on while choosing."""
+    t, val = topics(), validation_topics()
+    return [p for p in train_pairs()
+            if t["h:" + p.headline] not in val and t["b:" + p.body_id] not in val]
