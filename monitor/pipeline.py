@@ -14,7 +14,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -37,7 +37,7 @@ from monitor.fetch import AddressPolicy, Fetcher, FetchError
 from monitor.redact import redact, safe_url
 from monitor.schedule import next_due
 from monitor.watchlist import DEFAULT_BACKFILL_SECONDS, Source
-from storage.records import ArticleRecord, ClaimRouting, SourceState
+from storage.records import ArticleRecord, ClaimRouting, SeenLink, SourceState
 from storage.repository import Repository
 
 if TYPE_CHECKING:
@@ -126,27 +126,20 @@ async def refresh_source(ctx: Context, source: SourceState) -> PollResult:
     candidates = _one_per_url(candidates)  # 1,000 items linking one page fetch it once
     known = await ctx.repo.known_urls([c.url for c in candidates])
     fresh = [c for c in candidates if c.url not in known]
-    fresh = await _skip_back_catalogue(ctx, source, options, fresh)
+    fresh, seen = _skip_back_catalogue(ctx, source, options, fresh)
     todo = fresh[: ctx.articles_per_poll]
     gate = asyncio.Semaphore(ctx.article_concurrency)
 
     async def read(candidate: Candidate) -> tuple[bool, Read | None]:
         async with gate:
-            done, article = await read_article(ctx, source, candidate, policy=policy)
-            if article is None:
-                return done, None
-            # A few ms per claim: off the loop, and overlapping the other downloads.
-            assessments = await _off_loop(
-                ctx, assess, article.title, article.text, ctx.claims, ctx.entities, source.name
-            )
-            return done, Read(article, tuple(assessments))
+            return await read_article(ctx, source, candidate, seen, policy=policy)
 
     outcomes = await asyncio.gather(*(read(c) for c in todo))
     complete = len(todo) == len(fresh) and all(done for done, _ in outcomes)
     # Pages download and match in parallel, but what they say is decided in publication order:
     # a party's stances form a timeline, and its alerts must not depend on which page came first.
     reads = sorted((r for _, r in outcomes if r is not None), key=_chronological)
-    taken = await take_in(ctx, source, reads)
+    taken = await take_in(ctx, source, reads, seen)
     # Advance the validators only when every new item is in: otherwise the next poll must see
     # the same body again (not a 304, not an unchanged hash) and retry what is missing.
     await _finish(
@@ -189,26 +182,25 @@ def _one_per_url(candidates: list[Candidate]) -> list[Candidate]:
     return list(first.values())
 
 
-async def _skip_back_catalogue(
+def _skip_back_catalogue(
     ctx: Context, source: SourceState, options: Source | None, fresh: list[Candidate]
-) -> list[Candidate]:
+) -> tuple[list[Candidate], list[SeenLink]]:
     """On a source's first poll (it never succeeded yet), items published more than `backfill`
-    ago are recorded as seen ("backfill") without fetching their pages; undated items count as
-    new. From then on every item not seen before is read, whatever its date: an old-dated item
-    that appears later (a late addition, a re-dated story) is new to us."""
+    ago are to be recorded as seen ("backfill", with the poll's articles) without fetching their
+    pages; undated items count as new. From then on every item not seen before is read, whatever
+    its date: an old-dated item that appears later (a late addition, a re-dated story) is new to
+    us. Returns the candidates to read and the links to record."""
     backfill = options.backfill_seconds if options is not None else DEFAULT_BACKFILL_SECONDS
     if source.last_success_at is not None or backfill is None:
-        return fresh
-    now = ctx.clock()
-    cutoff = now - timedelta(seconds=backfill)
+        return fresh, []
+    cutoff = ctx.clock() - timedelta(seconds=backfill)
     old = [c.url for c in fresh if c.published is not None and c.published < cutoff]
     if not old:
-        return fresh
-    await ctx.repo.mark_seen_many(old, source.id, "backfill", now)
+        return fresh, []
     log.info("source %r: first poll, %d item(s) older than the %s backfill recorded, not read",
              source.name, len(old), timedelta(seconds=backfill))
     skipped = set(old)
-    return [c for c in fresh if c.url not in skipped]
+    return [c for c in fresh if c.url not in skipped], [SeenLink(u, source.id, "backfill") for u in old]
 
 
 def _chronological(read: Read) -> tuple[bool, datetime]:
@@ -225,41 +217,52 @@ def _candidates(kind: str, body: bytes, url: str) -> list[Candidate]:
 
 
 async def read_article(
-    ctx: Context, source: SourceState, c: Candidate, *, policy: AddressPolicy | None = None
-) -> tuple[bool, ExtractedArticle | None]:
-    """Fetch and extract one article: (done, the article if there is one to take in).
+    ctx: Context, source: SourceState, c: Candidate, seen: list[SeenLink], *,
+    policy: AddressPolicy | None = None,
+) -> tuple[bool, Read | None]:
+    """Fetch, extract and match one article: (done, what it says if there is one to take in).
 
     `done` is False only when trying again later may succeed (a timeout, a 503); links that
-    will never give an article are remembered, so they are not fetched again.
+    will never give an article are added to `seen`, stored with the poll's articles, so they
+    are not fetched again.
     """
-    now = ctx.clock()
     try:
         response = await ctx.fetcher.get(c.url, policy=policy)
     except FetchError as err:
         if err.kind in PERMANENT_KINDS or err.status in PERMANENT_STATUSES:
             log.warning("source %r: skipping article %s: %s", source.name, safe_url(c.url), redact(str(err)))
-            await ctx.repo.mark_seen(c.url, source.id, f"error:{err.kind}", now)
+            seen.append(SeenLink(c.url, source.id, f"error:{err.kind}"))
             return True, None
         log.warning("source %r: article %s not fetched, will retry: %s", source.name, safe_url(c.url),
                     redact(str(err)))
         return False, None
+    # Extraction and matching hold the CPU for ~10 ms: off the loop, in one hop, overlapping
+    # the other downloads.
+    read = await _off_loop(ctx, read_page, response.body, response.url, c, ctx.claims, ctx.entities,
+                           source.name)
+    if read is None:
+        seen.append(SeenLink(c.url, source.id, "not-article"))
+    elif read.article.url != c.url:
+        seen.append(SeenLink(c.url, source.id, "redirected"))
+    return True, read
 
-    article = await _off_loop(ctx, extract_article, response.body, response.url)
-    article = _with_feed_fallback(article, c, response.url)
-    if article is not None:  # bounded before it is matched and stored
-        article = replace(article, title=cap_title(article.title), text=cap_text(article.text))
+
+def read_page(body: bytes, url: str, c: Candidate, claims: Sequence[Claim], entities: Sequence[Entity],
+              outlet: str) -> Read | None:
+    """An article page as text (with its feed item as the fallback), bounded, and what it says
+    about each claim; None when the page holds no article. Pure: runs in a worker thread."""
+    article = _with_feed_fallback(extract_article(body, url), c, url)
     if article is None:
-        await ctx.repo.mark_seen(c.url, source.id, "not-article", now)
-        return True, None
-    if article.url != c.url:
-        await ctx.repo.mark_seen(c.url, source.id, "redirected", now)
-    return True, article
+        return None
+    article = replace(article, title=cap_title(article.title), text=cap_text(article.text))
+    return Read(article, tuple(assess(article.title, article.text, claims, entities, outlet)))
 
 
-async def take_in(ctx: Context, source: SourceState, reads: list[Read]) -> list[int | None]:
-    """Store a poll's new articles, each with what it says and the alerts that follow, in one
-    transaction (one commit per poll, not per article: a first poll of a big watchlist is
-    mostly commits otherwise).
+async def take_in(ctx: Context, source: SourceState, reads: list[Read],
+                  seen: Sequence[SeenLink] = ()) -> list[int | None]:
+    """Store a poll's new articles, each with what it says and the alerts that follow, and the
+    links that gave none (`seen`), in one transaction (one commit per poll, not per article or
+    link: a first poll of a big watchlist is mostly commits otherwise).
 
     Returns, per article, the number of new alerts, or None for a known one (a syndicated copy).
     """
@@ -271,7 +274,7 @@ async def take_in(ctx: Context, source: SourceState, reads: list[Read]) -> list[
             published_at=r.article.published, fetched_at=now,
         ), r.findings, r.assessments)
         for r in reads
-    ], ctx.routing, now)
+    ], ctx.routing, now, seen)
     if any(s is not None and s[1] for s in stored):
         ctx.alerted()
     out: list[int | None] = []

@@ -64,6 +64,16 @@ class ArticleRecord:
 
 
 @dataclass(frozen=True)
+class SeenLink:
+    """A link that gave no new article, remembered so it is not fetched again: "backfill" (older
+    than the source's first poll), "not-article", "redirected", "error:KIND", "duplicate-content"."""
+
+    url: str
+    source_id: int | None
+    outcome: str
+
+
+@dataclass(frozen=True)
 class Target:
     """One apprise URL of a channel, addressed by a hash of the URL so secrets never enter the
     database and reordering the channel's list cannot send its deliveries elsewhere."""

@@ -45,6 +45,7 @@ from storage.records import (
     PendingDelivery,
     PendingNotice,
     ScheduleOutlook,
+    SeenLink,
     SourceSpec,
     SourceState,
     Target,
@@ -74,6 +75,8 @@ _FAILED = update(_SOURCES).where(_SOURCES.c.id == bindparam("p_id")).values(
 _MOVED = update(_SOURCES).where(_SOURCES.c.id == bindparam("s_id")).values(
     kind=bindparam("s_kind"), url=bindparam("s_url"), every_seconds=bindparam("s_every"), enabled=True,
     etag=None, last_modified=None, body_hash=None, next_due_at=bindparam("s_due"))
+_ARTICLES = cast(Table, Article.__table__)
+_SEEN = cast(Table, SeenUrl.__table__)
 _RESET = update(_SOURCES).where(_SOURCES.c.id == bindparam("s_id")).values(
     kind=bindparam("s_kind"), every_seconds=bindparam("s_every"), enabled=True)
 
@@ -387,65 +390,61 @@ class Repository:
     # -- articles ---------------------------------------------------------------------------
 
     async def known_urls(self, urls: Sequence[str]) -> set[str]:
-        """The URLs already stored as articles or remembered as seen."""
+        """The URLs already stored as articles or remembered as seen (one query per _CHUNK)."""
         wanted = list(dict.fromkeys(urls))
         found: set[str] = set()
         async with self._reads() as s:
             for i in range(0, len(wanted), _CHUNK):
                 part = wanted[i:i + _CHUNK]
-                found.update((await s.scalars(select(Article.url).where(Article.url.in_(part)))).all())
-                found.update((await s.scalars(select(SeenUrl.url).where(SeenUrl.url.in_(part)))).all())
+                found.update((await s.scalars(
+                    select(_ARTICLES.c.url).where(_ARTICLES.c.url.in_(part))
+                    .union_all(select(_SEEN.c.url).where(_SEEN.c.url.in_(part)))
+                )).all())
         return found
-
-    async def _mark_seen(
-        self, s: AsyncSession, url: str, source_id: int | None, outcome: str, now: datetime
-    ) -> None:
-        await s.execute(
-            self._insert(SeenUrl)
-            .values(url=url, source_id=source_id, first_seen_at=now, outcome=outcome)
-            .on_conflict_do_nothing(index_elements=["url"])
-        )
 
     async def mark_seen(self, url: str, source_id: int | None, outcome: str, now: datetime) -> None:
         """Remember a link that gave no new article; the first outcome and time are kept."""
-        async with self._sessions.begin() as s:
-            await self._mark_seen(s, url, source_id, outcome, now)
+        await self.mark_seen_many([url], source_id, outcome, now)
 
     async def mark_seen_many(
         self, urls: Sequence[str], source_id: int | None, outcome: str, now: datetime
     ) -> None:
-        """`mark_seen` for many links at once (a new source's back catalogue): one transaction,
-        one multi-row INSERT … ON CONFLICT DO NOTHING per _CHUNK links; known ones are kept."""
-        wanted = list(dict.fromkeys(urls))
-        if not wanted:
-            return
-        async with self._sessions.begin() as s:
-            for i in range(0, len(wanted), _CHUNK):
-                await s.execute(
-                    self._insert(SeenUrl)
-                    .values([{"url": u, "source_id": source_id, "first_seen_at": now, "outcome": outcome}
-                             for u in wanted[i:i + _CHUNK]])
-                    .on_conflict_do_nothing(index_elements=["url"])
-                )
+        """`mark_seen` for many links at once, in one transaction; known ones are kept."""
+        links = [SeenLink(u, source_id, outcome) for u in dict.fromkeys(urls)]
+        if links:
+            async with self._sessions.begin() as s:
+                await self._mark_seen(s, links, now)
 
-    async def _insert_article(self, s: AsyncSession, rec: ArticleRecord) -> int | None:
-        """Insert in a SAVEPOINT, so a unique clash (URL or content already known, perhaps by a
-        concurrent writer) rolls back only the insert; the URL is then remembered as
-        "duplicate-content"."""
-        try:
-            async with s.begin_nested():
-                return await s.scalar(
-                    self._insert(Article).values(
-                        source_id=rec.source_id, url=rec.url, content_hash=rec.content_hash,
-                        title=rec.title, text=rec.text, outlet=rec.outlet,
-                        published_at=rec.published_at, fetched_at=rec.fetched_at,
-                    ).returning(Article.id)
-                )
-        except IntegrityError as exc:
-            if not _raced(exc):
-                raise
-        await self._mark_seen(s, rec.url, rec.source_id, "duplicate-content", rec.fetched_at)
-        return None
+    async def _mark_seen(self, s: AsyncSession, links: Sequence[SeenLink], now: datetime) -> None:
+        """One executemany of a one-row INSERT … ON CONFLICT DO NOTHING: compiled once, whatever
+        the number of links (a multi-row VALUES is a new statement for every length)."""
+        if links:
+            await s.execute(self._insert(_SEEN).on_conflict_do_nothing(index_elements=["url"]), [
+                {"url": ln.url, "source_id": ln.source_id, "first_seen_at": now, "outcome": ln.outcome}
+                for ln in links
+            ])
+
+    async def _insert_articles(self, s: AsyncSession, recs: Sequence[ArticleRecord]) -> list[int | None]:
+        """Insert a poll's articles in one statement; a URL or content already known (perhaps
+        by a concurrent writer, or earlier in the same poll) is skipped by ON CONFLICT DO NOTHING
+        (no SAVEPOINT per article) and its URL remembered as "duplicate-content"."""
+        if not recs:
+            return []
+        rows = await s.execute(
+            self._insert(_ARTICLES).on_conflict_do_nothing().returning(_ARTICLES.c.id, _ARTICLES.c.url),
+            [{"source_id": r.source_id, "url": r.url, "content_hash": r.content_hash, "title": r.title,
+              "text": r.text, "outlet": r.outlet, "published_at": r.published_at, "fetched_at": r.fetched_at}
+             for r in recs],
+        )
+        ids: dict[str, int] = {url: id_ for id_, url in rows.all()}
+        out: list[int | None] = []
+        dupes: list[SeenLink] = []
+        for r in recs:
+            out.append(ids.pop(r.url, None))  # pop: a second record of one URL is a copy
+            if out[-1] is None:
+                dupes.append(SeenLink(r.url, r.source_id, "duplicate-content"))
+        await self._mark_seen(s, dupes, recs[0].fetched_at)
+        return out
 
     async def store_article(
         self,
@@ -472,18 +471,22 @@ class Repository:
         articles: Sequence[tuple[ArticleRecord, Sequence[Finding], Sequence[matcher.assess.Assessment]]],
         claims: Mapping[str, ClaimRouting],
         now: datetime,
+        seen: Sequence[SeenLink] = (),
     ) -> list[tuple[int, list[int]] | None]:
         """`store_article` for the new articles of one poll, in order, in one transaction: all
-        of them are stored with what they say, or none (and the poll takes them in again)."""
+        of them are stored with what they say, or none (and the poll takes them in again).
+        `seen` are the poll's links that gave no article (back catalogue, errors, redirects),
+        remembered in the same transaction."""
         for _, _, assessments in articles:
             claim_ids = [a.claim_id for a in assessments if a.stance != Stance.UNRELATED]
             if len(set(claim_ids)) != len(claim_ids):
                 raise ValueError(f"more than one assessment of a claim: {sorted(claim_ids)}")
 
         async def work(s: AsyncSession) -> list[tuple[int, list[int]] | None]:
+            await self._mark_seen(s, seen, now)
+            ids = await self._insert_articles(s, [rec for rec, _, _ in articles])
             out: list[tuple[int, list[int]] | None] = []
-            for rec, findings, assessments in articles:
-                article_id = await self._insert_article(s, rec)
+            for article_id, (_, findings, assessments) in zip(ids, articles, strict=True):
                 if article_id is None:
                     out.append(None)
                     continue
@@ -492,7 +495,7 @@ class Repository:
                 out.append((article_id, alert_ids))
             return out
 
-        return await self._transaction(work) if articles else []
+        return await self._transaction(work) if articles or seen else []
 
     # -- findings and deliveries ----------------------------------------------------------
 

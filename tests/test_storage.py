@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -18,7 +19,7 @@ from matcher.match import Finding, Stance
 from storage import alerting
 from storage.db import alembic_config, create_engine_for, open_engine
 from storage.models import Base, PartyStance, Source
-from storage.records import ArticleRecord, ClaimRouting, SourceSpec, Target
+from storage.records import ArticleRecord, ClaimRouting, SeenLink, SourceSpec, Target
 from storage.repository import Repository
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -388,6 +389,51 @@ async def test_a_syndicated_copy_is_not_stored_and_says_nothing_new(repo: Reposi
     assert await repo.store_article(record(2, sid, "same"), [finding()], CLAIMS, at(60)) is None
     assert len(await repo.evidence()) == 1 and len(await repo.alerts()) == 1
     assert await repo.known_urls(["https://news.example/2"]) == {"https://news.example/2"}
+
+
+async def test_a_poll_with_two_copies_of_one_story_stores_the_first_and_remembers_the_second(
+    repo: Repository,
+) -> None:
+    sid = await add_source(repo)
+    stored = await repo.store_articles(
+        [(record(1, sid, "same"), [finding()], []), (record(2, sid, "same"), [finding()], []),
+         (record(3, sid, "other"), [], [])],
+        CLAIMS, T0, seen=[SeenLink("https://news.example/old", sid, "backfill")],
+    )
+    assert [s is not None for s in stored] == [True, False, True]
+    assert len(await repo.evidence()) == 1 and len(await repo.alerts()) == 1
+    urls = [f"https://news.example/{n}" for n in (1, 2, 3, "old")]
+    assert await repo.known_urls(urls) == set(urls), "the copy and the back catalogue are remembered"
+
+
+async def test_a_poll_that_fails_to_store_remembers_none_of_its_links(repo: Repository) -> None:
+    sid = await add_source(repo)
+    with pytest.raises(IntegrityError):
+        await repo.store_articles(
+            [(record(1, sid), [finding(), finding("X", "bogus")], [])], CLAIMS, T0,
+            seen=[SeenLink("https://news.example/old", sid, "backfill")],
+        )
+    assert await repo.known_urls(["https://news.example/old", "https://news.example/1"]) == set(), \
+        "the next poll takes them in again"
+
+
+async def test_a_transaction_left_open_on_a_pooled_sqlite_connection_is_undone_before_reuse(
+    tmp_path: Path,
+) -> None:
+    """SQLite's pool does not roll back every returned connection (a hop to the driver's thread
+    each time): only one whose driver is still inside a transaction."""
+    engine = create_engine_for(f"sqlite:///{tmp_path}/cw.db", pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("CREATE TABLE probe (x INTEGER)")
+        async with engine.connect() as conn:  # behind SQLAlchemy's back, as a cancelled task may
+            driver = (await conn.get_raw_connection()).driver_connection
+            await driver.execute("BEGIN IMMEDIATE")
+            await driver.execute("INSERT INTO probe VALUES (1)")
+        async with engine.begin() as conn:  # the same connection: BEGIN works, nothing was kept
+            assert (await conn.exec_driver_sql("SELECT count(*) FROM probe")).scalar() == 0
+    finally:
+        await engine.dispose()
 
 
 async def test_run_once_leases_every_source_whatever_its_due_time(repo: Repository) -> None:
