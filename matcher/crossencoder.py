@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -39,18 +39,26 @@ STOP = frozenset(_STOP_WORDS.split())
 
 def content_stems(text: str) -> set[str]:
     """Stems of the content words of `text` (stop words and one-letter words dropped)."""
-    return {tx.stem(w) for w, _, _ in tx.words(text) if len(w) > 1 and w.lower() not in STOP}
+    return {tx.stem(w) for w in tx.WORD.findall(text) if len(w) > 1 and w.lower() not in STOP}
+
+
+@lru_cache(maxsize=32)
+def _sentence_stems(body: str) -> tuple[tuple[str, ...], tuple[frozenset[str], ...]]:
+    """The body's sentences and the content stems of each, computed once per article
+    however many claims it is read against (cached: the article is the same for each)."""
+    sentences = tx.sentences_of(body)
+    return sentences, tuple(frozenset(content_stems(s)) for s in sentences)
 
 
 def select_sentences(claim: str, body: str, top_k: int = 3) -> str:
     """The body's first sentence plus the `top_k` sentences sharing most stems with the claim,
     in article order (ties to the earlier one): the part of a ~500-word article that talks
     about the claim, in the ~128 tokens the reader can afford.  Training uses this too."""
-    sentences = tx.split_sentences(body)
+    sentences, stems = _sentence_stems(body)
     if len(sentences) <= top_k + 1:
         return " ".join(sentences)
     want = content_stems(claim)
-    scores = [len(want & content_stems(s)) for s in sentences[1:]]
+    scores = [len(want & s) for s in stems[1:]]
     ranked = sorted(range(len(scores)), key=lambda i: (-scores[i], i))[:top_k]
     return " ".join([sentences[0]] + [sentences[i + 1] for i in sorted(ranked)])
 

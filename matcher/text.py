@@ -83,8 +83,11 @@ def quote_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _is_abbrev_end(chunk: str) -> bool:
-    """True when a chunk ends in an abbreviation or an initial, which does not end a sentence."""
-    m = _ABBREV_END.search(chunk)
+    """True when a chunk ends in an abbreviation or an initial, which does not end a sentence.
+
+    Only the chunk's last word can match (a paragraph's words are one space apart), so the
+    pattern is tried there alone rather than searched for from every position."""
+    m = _ABBREV_END.match(chunk, chunk.rfind(" ") + 1)
     if not m:
         return False
     word = m.group(1).lower().lstrip("(\"“")
