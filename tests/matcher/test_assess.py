@@ -106,6 +106,17 @@ def test_a_headline_that_only_asks_discusses() -> None:
     assert one("Will Lyon host the 2030 Winter Olympics?").stance is Stance.DISCUSSES
 
 
+@pytest.mark.parametrize("text", [
+    "Lyon chosen to host 2030 Winter Olympics",
+    "Lyon will host the 2030 Winter Olympics, organisers announce",
+])
+def test_a_headline_restating_the_claim_in_its_own_words_confirms_it(text: str) -> None:
+    """The reader reads a headline-length text; the rules alone see no cue of a stance."""
+    assert one(text).stance is Stance.CONFIRMS
+    (fast,) = assess("", text, [OLYMPICS], engine=default_engine(True))
+    assert fast.stance is Stance.DISCUSSES, "without the reader: mentions the claim"
+
+
 def test_each_assessment_carries_exactly_the_findings_the_daemon_records() -> None:
     claims = [OLYMPICS, Claim("other", "Paris will host the 2036 Summer Olympics", ())]
     found = match_article("", DEBUNKED, claims)
