@@ -149,8 +149,13 @@ def assess(
     engine = engine or default_engine()
     model = engine.model
     findings = match_article(title, text, list(claims), list(entities), outlet=outlet)
-    body = ft.body_of(title, text)
     per_claim = [[f for f in findings if f.claim_id == c.id] for c in claims]
+    anywhere = ft.stems_anywhere(title, text)
+    apart = [not fs and _shares_at_most_one(c.statement, anywhere) for c, fs in zip(claims, per_claim, strict=True)]
+    if all(apart):  # the first of `_bounds`, decided before the body is split and counted
+        return [Assessment(c.id, Stance.UNRELATED, "", "unknown", "", "", 1.0, (), _unshared()[2])
+                for c in claims]
+    body = ft.body_of(title, text)
     x = np.asarray([ft.features(c.statement, body, fs, model.idf, model.default_idf)
                     for c, fs in zip(claims, per_claim, strict=True)]
                    ).reshape(len(claims), len(ft.NAMES))
@@ -177,6 +182,16 @@ _FOUND, _WORDS = ft.NAMES.index("claim_words_found"), ft.NAMES.index("claim_word
 Decision = tuple[Stance, float, dict[str, float]]
 
 
+def _unshared() -> Decision:
+    return Stance.UNRELATED, 1.0, {"shares at most one word with the claim": 1.0}
+
+
+def _shares_at_most_one(statement: str, stems: frozenset[str]) -> bool:
+    """`_bounds`' first test, on a superset of the body's stems: True only where it holds."""
+    words = ft.claim_stems(statement)
+    return sum(1 for w in words if w in stems) < min(2, len(words))
+
+
 def _bounds(x: np.ndarray, findings: list[Finding], body: ft.Body, short: bool,
             reads: bool) -> Decision | None:
     """What the models cannot learn from FNC-1's untitled articles: a text that shares at most
@@ -187,7 +202,7 @@ def _bounds(x: np.ndarray, findings: list[Finding], body: ft.Body, short: bool,
     text is read by the reader alone (`_learned`), or without one by the rules: it discusses
     the claim.  None: the models decide."""
     if not findings and x[_FOUND] < min(2, x[_WORDS]):
-        return Stance.UNRELATED, 1.0, {"shares at most one word with the claim": 1.0}
+        return _unshared()
     decisive = [f for f in findings if f.stance in _DECISIVE and f.party]
     headline = [f for f in decisive if f.sentence == 0]
     short = short and bool(findings)

@@ -14,6 +14,7 @@ import pytest
 from matcher import features as ft
 from matcher.assess import MODEL_PATH, StanceModel, assess, default_engine
 from matcher.match import Claim, Stance, match_article
+from tests.support import seed
 
 OLYMPICS = Claim("lyon-2030", "Lyon will host the 2030 Winter Olympics", ())
 
@@ -179,3 +180,21 @@ def test_the_hard_cases_hold_for_the_article_as_a_whole(text: str, stance: Stanc
     assert a.stance is stance, a
     if party is not None:
         assert a.party == party, a
+
+
+@pytest.mark.parametrize("text", [
+    "MOSCOW (Reuters) — The Kremlin said on Friday that Lyon will host nothing.\n\nIt went on.",
+    "Read [the IOC's statement](https://ioc.example/lyon-2030) on **Lyon**'s bid.\n# Winter",
+    "“Lyon will not host,\n\n“the 2030 Games,” she said. Mr. Dupont didn't deny it.",
+    "The bid of [Ly](https://ioc.example/a)on__s__ rivals, a link split mid-word by an extractor.",
+    "seed:000_dc5f693ac2a40a9e.txt",
+    "seed:004_2444ca2dfe6ef90e.txt",
+])
+def test_the_quick_unrelated_test_sees_every_word_the_features_see(text: str) -> None:
+    """`stems_anywhere` decides an article is about no claim before its sentences are split:
+    it must hold every stem the features would (a superset), or an article would be dropped."""
+    from matcher import features as ft
+
+    if text.startswith("seed:"):
+        text = seed(text[5:]).read_text()
+    assert ft.body_of("A title", text).every <= ft.stems_anywhere("A title", text)
