@@ -81,7 +81,7 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         # create, execute and close are three (a first poll of 2,000 feeds opens ~6,000).
         sql = "BEGIN" if conn.get_execution_options().get(_READ_ONLY) else "BEGIN IMMEDIATE"
         driver: Any = conn.connection.driver_connection
-        await_only(driver.execute(sql))
+        await_only(driver._execute(_begin_afresh, driver._conn, sql))
 
     @event.listens_for(engine.sync_engine.pool, "reset")
     def _on_reset(dbapi_connection: Any, record: Any, _state: Any) -> None:
@@ -90,6 +90,19 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         driver = record.driver_connection
         if driver is not None and driver.in_transaction:
             dbapi_connection.rollback()
+
+
+def _begin_afresh(db: Any, sql: str) -> None:
+    """BEGIN, on the driver's thread, after undoing a transaction nobody owns any more.
+
+    A task cancelled while its statement waits in aiosqlite's queue gives the connection back to
+    the pool before that statement runs: the pool's reset saw no transaction, then the abandoned
+    BEGIN (and its write lock) arrives on the driver's thread. Only that thread knows, so the next
+    user checks there, in the same hop as its own BEGIN.
+    """
+    if db.in_transaction:
+        db.rollback()
+    db.execute(sql).close()
 
 
 _READ_ONLY = "claimwatch_read_only"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -432,6 +433,32 @@ async def test_a_transaction_left_open_on_a_pooled_sqlite_connection_is_undone_b
             await driver.execute("INSERT INTO probe VALUES (1)")
         async with engine.begin() as conn:  # the same connection: BEGIN works, nothing was kept
             assert (await conn.exec_driver_sql("SELECT count(*) FROM probe")).scalar() == 0
+    finally:
+        await engine.dispose()
+
+
+async def test_a_statement_cancelled_mid_hop_leaves_no_transaction_for_the_next_user(tmp_path: Path) -> None:
+    """A poll cancelled at its deadline while its BEGIN waits in the driver's queue: the pool takes
+    the connection back before the BEGIN runs on the driver's thread, so the next user must not
+    find itself 'within a transaction' (nor its writes locked out by the abandoned one)."""
+    engine = create_engine_for(f"sqlite:///{tmp_path}/cw.db", pool_size=1)
+    try:
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("CREATE TABLE probe (x INTEGER)")
+        ran = asyncio.Event()
+        async with engine.connect() as conn:
+            driver = (await conn.get_raw_connection()).driver_connection
+            loop = asyncio.get_running_loop()
+            stall = asyncio.ensure_future(driver._execute(time.sleep, 0.2))  # the queue is busy
+            late = asyncio.ensure_future(driver.execute("BEGIN IMMEDIATE"))  # queued behind it
+            late.add_done_callback(lambda _f: loop.call_soon(ran.set))
+            await asyncio.sleep(0)
+        await stall
+        await ran.wait()  # the abandoned BEGIN has now run, after the connection went back
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("INSERT INTO probe VALUES (1)")
+        async with engine.connect() as conn:
+            assert (await conn.exec_driver_sql("SELECT count(*) FROM probe")).scalar() == 1
     finally:
         await engine.dispose()
 
