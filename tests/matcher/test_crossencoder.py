@@ -49,6 +49,22 @@ def test_the_reader_sees_the_lead_and_the_sentences_that_share_most_words_with_t
                       "officials said. Winter Olympics in Lyon need new venues.")
 
 
+def test_a_model_trained_on_cue_chosen_sentences_also_sees_a_denial_sharing_no_word_with_the_claim() -> None:
+    body = ("Markets were calm on Monday. Traders watched bond yields. Lyon will host the 2030 "
+            "Winter Olympics, officials said. Oil prices fell. Winter sports need new venues. "
+            "The mayor's office called the report nonsense.")
+    denial = "The mayor's office called the report nonsense."
+    assert denial not in select_sentences(OLYMPICS.statement, body, top_k=2)
+    assert denial in select_sentences(OLYMPICS.statement, body, top_k=2, select="cues")
+    with pytest.raises(ValueError, match="unknown sentence selection"):
+        select_sentences(OLYMPICS.statement, body, select="cue")
+
+
+def test_the_shipped_reader_chooses_its_sentences_the_way_it_was_trained() -> None:
+    meta = json.loads((MODEL_DIR / META).read_text())
+    assert default_reader().select == meta.get("select", "overlap")
+
+
 def test_a_short_body_is_read_whole() -> None:
     assert select_sentences(OLYMPICS.statement, "One. Two.", top_k=3) == "One. Two."
 
