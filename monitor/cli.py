@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ctypes
 import json
 import logging
 import os
@@ -196,9 +197,26 @@ def _with_db(settings: Settings, work: Coroutine[Any, Any, int]) -> int:
         raise _db_error(settings.db_url, err) from None
 
 
+_M_ARENA_MAX = -8  # glibc's mallopt parameter
+
+
+def _few_malloc_arenas() -> None:
+    """Two malloc arenas for the whole process, as MALLOC_ARENA_MAX=2 would set, unless the
+    environment already chose. glibc gives each new thread an arena of its own (up to 8 per core),
+    and each of the daemon's threads (its CPU pool, aiosqlite's, apprise's) keeps its own freed
+    fragments: 30 MB of a 2,000-source daemon's 321 MB peak. No-op outside glibc."""
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return
+    try:
+        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 2)
+    except (OSError, AttributeError):
+        pass
+
+
 async def _run(settings: Settings, once: bool) -> int:
     from monitor.daemon import run
 
+    _few_malloc_arenas()  # before the daemon starts its threads
     return await run(settings, once=once)
 
 
