@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import ctypes
 import json
 import logging
@@ -207,10 +208,8 @@ def _few_malloc_arenas() -> None:
     fragments: 30 MB of a 2,000-source daemon's 321 MB peak. No-op outside glibc."""
     if "MALLOC_ARENA_MAX" in os.environ:
         return
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to tune
         ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 2)
-    except (OSError, AttributeError):
-        pass
 
 
 async def _run(settings: Settings, once: bool) -> int:
