@@ -143,6 +143,12 @@ def _standing(entries: Sequence[StandingEntry]) -> dict[str, list[dict[str, str]
     return out
 
 
+def _more(d: PendingDelivery) -> dict[str, int]:
+    """Per stance, how many parties hold it beyond those the alert names ("and 304 more")."""
+    return {stance: max(0, d.standing_total.get(stance, 0) - sum(1 for e in d.standing if e.stance == stance))
+            for stance in ("confirms", "denies")}
+
+
 def _change(d: PendingDelivery) -> str:
     """'New: first time Kremlin takes a stance on this claim.' / 'Switched: …, now denies it.'"""
     party = _party(d.party)
@@ -182,6 +188,7 @@ def _alert(d: PendingDelivery) -> dict[str, Any]:
         "previous_since": _day(d.previous_since),
         "stale": d.stale,
         "standing": _standing(d.standing),
+        "standing_more": _more(d),
     }
 
 

@@ -139,6 +139,8 @@ class Run:
     first_articles: float | None = None
     first_cpu: float | None = None
     first_article_count: int = 0
+    first_alerts: int = 0  # alerts the hook had received when the first pass ended
+    first_alerts_after: int = 0  # and 3 s later, once its last articles were stored
     cycles: list[Cycle] = field(default_factory=list)
     stored: list[float] = field(default_factory=list)  # change → stored
     seen_stored: list[float] = field(default_factory=list)  # poll that sees it → stored
@@ -247,6 +249,7 @@ async def measure(args: argparse.Namespace) -> Run:
                                + log_path.read_text()[-3000:])
         run.first_cpu = cpu_seconds(proc.pid)
         run.first_rss = peak_rss_mb(proc.pid)
+        run.first_alerts = len(farm.alerts)
         if run.first_articles is None:
             tot = farm.totals()
             run.notes.append(f"first pass not over after {args.first_pass_timeout:.0f} s: "
@@ -255,6 +258,7 @@ async def measure(args: argparse.Namespace) -> Run:
         # wait (bounded) for the daemon to store what it read, then let the backlog drain
         await asyncio.sleep(3)
         run.first_article_count = await article_count(engine)
+        run.first_alerts_after = len(farm.alerts)
 
         # 2. cycles: advance 10%, run one interval
         changes: dict[str, float] = {}  # changed item's page URL → its change time
@@ -345,6 +349,8 @@ def table(run: Run, args: argparse.Namespace) -> str:
     if run.first_cpu is not None and run.first_articles:
         rows.append(("first poll: CPU-s, share of a core", f"{run.first_cpu:.0f} s, {run.first_cpu / run.first_articles:.2f}", ""))
     rows.append(("articles stored after the first pass", f"{run.first_article_count}", f"{n * recent}"))
+    rows.append(("alerts received by the end of the first pass; 3 s later",
+                 f"{run.first_alerts}; {run.first_alerts_after}", "all of them as they are committed"))
     for i, c in enumerate(run.cycles, 1):
         tag = f"cycle {i} ({c.wall:.0f} s, {c.changed} feeds changed)"
         rows.append((f"{tag}: checks/s", f"{c.checks / c.wall:.2f} ({c.checks} checks: {c.ok} × 200, {c.not_modified} × 304)",

@@ -133,7 +133,7 @@ async def record_findings(
                 previous_stance=str(before) if before else None,
                 previous_since=held_since.get((v.claim_id, v.party)),
                 stale=is_stale(published, seen, routing.stale_after_seconds),
-                standing=_dump_standing(await standing(s, v.claim_id)),
+                standing=_dump_standing(*await standing_snapshot(s, v.claim_id)),
             )
             .returning(Alert.id)
         )
@@ -163,19 +163,66 @@ async def standing(s: AsyncSession, claim_id: str) -> list[StandingEntry]:
     return sorted(entries, key=lambda e: (e.stance != "confirms", e.at or datetime.min, e.party))
 
 
-def _dump_standing(entries: Sequence[StandingEntry]) -> str:
-    return json.dumps([{"party": e.party, "stance": e.stance, "outlet": e.outlet,
-                        "at": e.at.isoformat() if e.at else None, "url": e.url} for e in entries])
+# The parties an alert names per side ("Confirmed so far by: …"), the latest ones; the rest
+# are counted. A story hundreds of people comment on would otherwise make every alert list, store
+# and read them all (each alert costing more than the one before).
+STANDING_SHOWN = 8
 
 
-def _load_standing(text: str | None) -> tuple[StandingEntry, ...]:
+async def standing_snapshot(s: AsyncSession, claim_id: str,
+                            shown: int = STANDING_SHOWN) -> tuple[list[StandingEntry], dict[str, int]]:
+    """The claim's standing as an alert shows it: per stance, the `shown` parties whose latest
+    statement of it is the most recent (in `standing`'s order), and how many parties hold each
+    stance. The database ranks and counts, so the cost does not grow with the parties."""
+    at = func.coalesce(Article.published_at, Article.fetched_at, type_=UTCDateTime)
+    per_party = (
+        select(PartyStance.party, PartyStance.stance, Article.outlet, at.label("at"), Article.url,
+               func.row_number().over(partition_by=PartyStance.party,
+                                      order_by=(at.desc(), Evidence.id.desc())).label("n"))
+        .join(Evidence, and_(Evidence.claim_id == PartyStance.claim_id, Evidence.party == PartyStance.party,
+                             Evidence.stance == PartyStance.stance))
+        .join(Article, Evidence.article_id == Article.id)
+        .where(PartyStance.claim_id == claim_id)
+        .subquery()
+    )
+    latest = select(per_party).where(per_party.c.n == 1).subquery()
+    ranked = select(latest, func.row_number().over(
+        partition_by=latest.c.stance, order_by=(latest.c.at.desc(), latest.c.party)).label("m")).subquery()
+    rows = await s.execute(select(ranked.c.party, ranked.c.stance, ranked.c.outlet, ranked.c.at, ranked.c.url)
+                           .where(ranked.c.m <= shown))
+    entries = [StandingEntry(party, stance, outlet, at_, url) for party, stance, outlet, at_, url in rows.all()]
+    totals = dict((await s.execute(select(PartyStance.stance, func.count()).where(
+        PartyStance.claim_id == claim_id).group_by(PartyStance.stance))).all())
+    order = sorted(entries, key=lambda e: (e.stance != "confirms", e.at or datetime.min, e.party))
+    return order, {str(k): int(v) for k, v in totals.items()}
+
+
+def _dump_standing(entries: Sequence[StandingEntry], totals: Mapping[str, int]) -> str:
+    return json.dumps({"shown": [{"party": e.party, "stance": e.stance, "outlet": e.outlet,
+                                  "at": e.at.isoformat() if e.at else None, "url": e.url} for e in entries],
+                       "total": dict(totals)})
+
+
+def _load_standing(text: str | None) -> tuple[tuple[StandingEntry, ...], dict[str, int]]:
+    """The shown entries and the totals per stance; an alert stored before totals were kept (a
+    bare list of every party) counts its own entries."""
     try:
-        items = json.loads(text or "[]")
-        return tuple(StandingEntry(i["party"], i["stance"], i["outlet"],
-                                   datetime.fromisoformat(i["at"]) if i.get("at") else None, i.get("url", ""))
-                     for i in items)
-    except (ValueError, KeyError, TypeError):  # a snapshot is informative, never fatal
-        return ()
+        data = json.loads(text or "[]")
+        items = data["shown"] if isinstance(data, dict) else data
+        entries = tuple(StandingEntry(i["party"], i["stance"], i["outlet"],
+                                      datetime.fromisoformat(i["at"]) if i.get("at") else None, i.get("url", ""))
+                        for i in items)
+        totals = {str(k): int(v) for k, v in data.get("total", {}).items()} if isinstance(data, dict) else {}
+        for e in entries:
+            totals.setdefault(e.stance, sum(1 for x in entries if x.stance == e.stance))
+        return entries, totals
+    except (ValueError, KeyError, TypeError, AttributeError):  # a snapshot is informative, never fatal
+        return (), {}
+
+
+def _standing_fields(text: str | None) -> dict[str, Any]:
+    entries, totals = _load_standing(text)
+    return {"standing": entries, "standing_total": totals}
 
 
 async def insert_deliveries(
@@ -241,7 +288,7 @@ async def lease_deliveries(
             cue=ev.cue, outlet=ar.outlet, article_title=ar.title, article_url=ar.url,
             published_at=ar.published_at, alerted_at=al.created_at, context=ev.context,
             seen_at=ar.fetched_at, generation=al.generation, previous_stance=al.previous_stance,
-            previous_since=al.previous_since, stale=al.stale, standing=_load_standing(al.standing),
+            previous_since=al.previous_since, stale=al.stale, **_standing_fields(al.standing),
             hold=dl.hold, hold_until=dl.hold_until,
         )
         for dl, al, ev, ar in rows.all()

@@ -1,7 +1,7 @@
 """Plain records crossing the storage boundary: no SQLAlchemy objects leak out of `storage`."""
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -154,7 +154,10 @@ class PendingDelivery:
     previous_stance: str | None = None  # what the party held before a switch
     previous_since: datetime | None = None  # since when it held it
     stale: bool = False  # published more than the claim's stale_after before it was seen
-    standing: tuple[StandingEntry, ...] = ()  # every party's stance right after this alert
+    # The claim's standing right after this alert: the latest parties of each stance (at most
+    # storage.alerting.STANDING_SHOWN per stance) and how many parties hold each stance.
+    standing: tuple[StandingEntry, ...] = ()
+    standing_total: Mapping[str, int] = field(default_factory=dict, hash=False)
     hold: str | None = None  # "digest" | "fold": waits for its channel's grouped message
     hold_until: datetime | None = None  # when that message goes out
 

@@ -119,6 +119,16 @@ def test_the_standing_lists_who_confirms_and_who_denies_with_outlet_and_date() -
 
 
 @pytest.mark.parametrize("url", ALL)
+def test_a_standing_of_hundreds_names_the_latest_few_and_counts_the_others_on_every_target(url: str) -> None:
+    shown = tuple(StandingEntry(f"Official {i}", "confirms", "Wire", datetime(2024, 10, i + 1)) for i in range(8))
+    d = alert(standing=(*shown, StandingEntry("Kremlin", "denies", "TASS", None)),
+              standing_total={"confirms": 311, "denies": 1})
+    body = alert_message(d, url).body
+    assert "Official 7" in body and "and 303 more" in body
+    assert "more" not in body.split("Kremlin")[1].split("\n")[0]  # every denial is named: nothing to count
+
+
+@pytest.mark.parametrize("url", ALL)
 def test_an_old_story_is_marked_on_every_target(url: str) -> None:
     assert "old story" in alert_message(alert(stale=True), url).body.lower()
     assert "old story" not in alert_message(alert(stale=False), url).body.lower()

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from matcher.match import Finding, Stance
 from monitor.decide import before_since, is_stale
+from storage.alerting import STANDING_SHOWN, _load_standing
 from storage.records import (
     ArticleRecord,
     ClaimRouting,
@@ -73,6 +74,17 @@ async def test_the_standing_after_an_alert_counts_every_party_that_confirmed_or_
     assert tally == [("Acme", "confirms", "Wire"), ("Globex", "denies", "Daily"), ("Regulator", "denies", "Herald")]
 
 
+async def test_a_story_with_many_parties_names_the_latest_of_each_side_and_counts_them_all(repo: Repository) -> None:
+    desk = await Desk(repo).start()
+    for i in range(12):
+        await desk.article("Wire", said(f"Official {i:02}", Stance.CONFIRMS), published=T0 + i * DAY, seen=T0 + i * DAY)
+    [d] = await desk.article("Daily", said("Globex", Stance.DENIES), published=T0 + 20 * DAY, seen=T0 + 20 * DAY)
+    confirming = [e.party for e in d.standing if e.stance == "confirms"]
+    assert confirming == [f"Official {i:02}" for i in range(12 - STANDING_SHOWN, 12)]  # the latest, oldest first
+    assert [e.party for e in d.standing if e.stance == "denies"] == ["Globex"]
+    assert dict(d.standing_total) == {"confirms": 12, "denies": 1}
+
+
 async def test_the_standing_dates_a_party_by_its_latest_statement_of_that_stance(repo: Repository) -> None:
     desk = await Desk(repo).start()
     await desk.article("Wire", said("Acme", Stance.CONFIRMS), published=T0, seen=T0)
@@ -113,3 +125,9 @@ def test_an_undated_article_is_neither_before_since_nor_stale() -> None:
     assert not before_since(None, T0)
     assert not is_stale(None, T0, 60)
     assert before_since(T0 - DAY, T0) and not before_since(T0, T0)
+
+
+def test_an_alert_stored_before_the_standing_was_counted_still_shows_its_parties() -> None:
+    legacy = '[{"party": "Acme", "stance": "confirms", "outlet": "Wire", "at": "2024-10-25T09:00:00+00:00"}]'
+    entries, totals = _load_standing(legacy)
+    assert [(e.party, e.at) for e in entries] == [("Acme", T0)] and totals == {"confirms": 1}
