@@ -7,16 +7,19 @@ strangers, so failures become `NotAFeed` or `None`, never a crash of the daemon.
 from __future__ import annotations
 
 import calendar
+import functools
 import hashlib
 import logging
 import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 from urllib.parse import unquote_plus, urljoin, urlsplit, urlunsplit
 
 import fastfeedparser
 import feedparser
+import htmldate.extractors
 import lxml.html
 import trafilatura
 from lxml import etree
@@ -590,6 +593,27 @@ def extract_article(html: bytes, url: str) -> ExtractedArticle | None:
     except Exception as exc:  # noqa: BLE001 - third-party parsers on hostile input: any failure = no article
         log.debug("extraction failed for %s: %r", url, exc)
         return None
+
+
+@functools.cache
+def _english_date_parser() -> Any:
+    """htmldate's parser for dates in running text (its settings, htmldate/extractors.py
+    `get_external_parser`), reading English only.
+
+    htmldate hands dateparser any date-like text its own rules cannot read ("Wire 1995-27" in
+    a headline is enough), and dateparser with no language tries all of its 205 locales: each
+    is loaded and its patterns compiled (+35 MB resident, and ~8 ms more per such page while
+    they load). The matcher reads English; dates in meta tags, <time>, JSON-LD, the URL and
+    the feed item are read as before, in any language."""
+    from dateparser import DateDataParser
+
+    return DateDataParser(languages=["en"], settings={
+        "NORMALIZE": True, "PARSERS": ["custom-formats", "absolute-time"], "PREFER_DATES_FROM": "past",
+        "PREFER_LOCALE_DATE_ORDER": True, "RETURN_AS_TIMEZONE_AWARE": False, "STRICT_PARSING": True,
+    })
+
+
+htmldate.extractors.get_external_parser = _english_date_parser  # read by its _external_date at call time
 
 
 # ---------------------------------------------------------------------------- outlet pages

@@ -4,6 +4,9 @@ from __future__ import annotations
 import html
 import random
 import re
+import subprocess
+import sys
+import textwrap
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -131,6 +134,22 @@ def test_article_page_yields_body_text_date_and_canonical_url(name: str) -> None
     assert art.url == f"https://www.daily-example.com/world/2024/10/25/{seed.stem}"
     assert art.title is not None and headline[:30] in art.title
     assert art.author == "Jane Reporter" and art.site_name == "Daily Example"
+
+
+def test_a_year_like_number_in_a_headline_does_not_load_every_languages_date_patterns() -> None:
+    # htmldate sends "Budget 1995-27" to dateparser; with no language set it would load all 205
+    # locales (+35 MB for the daemon's life). A fresh interpreter, so no other test has loaded any.
+    script = textwrap.dedent("""
+        from dateparser.languages.loader import default_loader
+        from monitor.extract import extract_article
+        body = "".join(f"<p>Paragraph {i}: the council met on Tuesday and talked for hours.</p>" for i in range(8))
+        page = f"<html><head><title>Budget 1995-27 talks</title></head><body><article><h1>Budget 1995-27 talks</h1>{body}</article></body></html>"
+        assert extract_article(page.encode(), "https://news.example.com/budget") is not None
+        print(sorted(default_loader._loaded_locales))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                         cwd=Path(__file__).resolve().parents[1], check=True).stdout
+    assert out.strip().splitlines()[-1] in ("[]", "['en']")
 
 
 def test_canonical_on_another_site_is_ignored() -> None:
