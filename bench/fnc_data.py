@@ -20,13 +20,15 @@ left out of ``fit_pairs()`` (the training pairs minus validation topics) while c
 from __future__ import annotations
 
 import csv
+import os
 import random
 import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-FNC = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fnc1"
+# ../shared beside the clone, or where CLAIMWATCH_SHARED points
+FNC = Path(os.environ.get("CLAIMWATCH_SHARED") or Path(__file__).resolve().parents[1].parent / "shared") / "data" / "fnc1"
 LABELS = ("agree", "disagree", "discuss", "unrelated")
 HELD_OUT_TOPIC_SHARE = 0.2
 VALIDATION_TOPIC_SHARE = 0.15  # of the training topics

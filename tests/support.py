@@ -12,7 +12,8 @@ import pytest
 from aiohttp import web
 
 REPO = Path(__file__).resolve().parents[1]
-SEEDS = REPO.parent / "shared" / "seeds"
+# The seeds and data live beside the clone (../shared); CLAIMWATCH_SHARED points elsewhere.
+SEEDS = Path(os.environ.get("CLAIMWATCH_SHARED") or REPO.parent / "shared") / "seeds"
 SEED_NAMES = ("000_dc5f693ac2a40a9e.txt", "004_2444ca2dfe6ef90e.txt")
 
 
@@ -21,7 +22,7 @@ def seed(name: str) -> Path:
     always beside the clone; elsewhere a loud skip, since the seeds are not part of the repo."""
     path = SEEDS / name
     if not path.is_file():
-        reason = f"seed article {path} is missing: the acceptance tests need ../shared/seeds"
+        reason = f"seed article {path} is missing: the acceptance tests need ../shared/seeds (or set CLAIMWATCH_SHARED)"
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(f"!!! {reason} !!!")
