@@ -169,11 +169,9 @@ async def standing(s: AsyncSession, claim_id: str) -> list[StandingEntry]:
 STANDING_SHOWN = 8
 
 
-async def standing_snapshot(s: AsyncSession, claim_id: str,
-                            shown: int = STANDING_SHOWN) -> tuple[list[StandingEntry], dict[str, int]]:
-    """The claim's standing as an alert shows it: per stance, the `shown` parties whose latest
-    statement of it is the most recent (in `standing`'s order), and how many parties hold each
-    stance. The database ranks and counts, so the cost does not grow with the parties."""
+def latest_per_party(claim_id: str) -> Any:
+    """Each party's current decisive stance on the claim with its latest statement of it
+    (party, stance, outlet, at, url), picked by the database (ROW_NUMBER), as a subquery."""
     at = func.coalesce(Article.published_at, Article.fetched_at, type_=UTCDateTime)
     per_party = (
         select(PartyStance.party, PartyStance.stance, Article.outlet, at.label("at"), Article.url,
@@ -185,7 +183,16 @@ async def standing_snapshot(s: AsyncSession, claim_id: str,
         .where(PartyStance.claim_id == claim_id)
         .subquery()
     )
-    latest = select(per_party).where(per_party.c.n == 1).subquery()
+    return select(per_party.c.party, per_party.c.stance, per_party.c.outlet, per_party.c.at,
+                  per_party.c.url).where(per_party.c.n == 1).subquery()
+
+
+async def standing_snapshot(s: AsyncSession, claim_id: str,
+                            shown: int = STANDING_SHOWN) -> tuple[list[StandingEntry], dict[str, int]]:
+    """The claim's standing as an alert shows it: per stance, the `shown` parties whose latest
+    statement of it is the most recent (in `standing`'s order), and how many parties hold each
+    stance. The database ranks and counts, so the cost does not grow with the parties."""
+    latest = latest_per_party(claim_id)
     ranked = select(latest, func.row_number().over(
         partition_by=latest.c.stance, order_by=(latest.c.at.desc(), latest.c.party)).label("m")).subquery()
     rows = await s.execute(select(ranked.c.party, ranked.c.stance, ranked.c.outlet, ranked.c.at, ranked.c.url)

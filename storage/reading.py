@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from storage.alerting import latest_per_party
 from storage.db import readonly
 from storage.models import (
     Alert,
@@ -218,18 +219,8 @@ async def current_standing(s: AsyncConnection, claim_id: str) -> list[StandingEn
     """What `storage.alerting.standing` answers (a test holds them equal), with the latest
     statement per party picked by the database (ROW_NUMBER) rather than by reading every one:
     a claim with thousands of statements is read on every page view."""
-    ranked = (
-        select(PartyStance.party, PartyStance.stance, Article.outlet, _at().label("at"), Article.url,
-               func.row_number().over(partition_by=PartyStance.party,
-                                      order_by=(_at().desc(), Evidence.id.desc())).label("n"))
-        .join(Evidence, and_(Evidence.claim_id == PartyStance.claim_id, Evidence.party == PartyStance.party,
-                             Evidence.stance == PartyStance.stance))
-        .join(Article, Evidence.article_id == Article.id)
-        .where(PartyStance.claim_id == claim_id)
-        .subquery()
-    )
-    rows = await s.execute(select(ranked.c.party, ranked.c.stance, ranked.c.outlet, ranked.c.at, ranked.c.url)
-                           .where(ranked.c.n == 1))
+    latest = latest_per_party(claim_id)
+    rows = await s.execute(select(latest.c.party, latest.c.stance, latest.c.outlet, latest.c.at, latest.c.url))
     entries = [StandingEntry(party, stance, outlet, at, url) for party, stance, outlet, at, url in rows.all()]
     return sorted(entries, key=lambda e: (e.stance != "confirms", e.at or datetime.min, e.party))
 
