@@ -6,7 +6,8 @@ evidence, the stance change, the alert and its deliveries commit together or not
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -143,23 +144,8 @@ async def record_findings(
     return alert_ids
 
 
-async def standing(s: AsyncSession, claim_id: str) -> list[StandingEntry]:
-    """Every party's current decisive stance on a claim, each with the outlet and date of its
-    latest statement of that stance (one query; the latest is picked here)."""
-    rows = await s.execute(
-        select(PartyStance.party, PartyStance.stance, Article.outlet,
-               func.coalesce(Article.published_at, Article.fetched_at, type_=UTCDateTime), Article.url, Evidence.id)
-        .join(Evidence, and_(Evidence.claim_id == PartyStance.claim_id, Evidence.party == PartyStance.party,
-                             Evidence.stance == PartyStance.stance))
-        .join(Article, Evidence.article_id == Article.id)
-        .where(PartyStance.claim_id == claim_id)
-    )
-    latest: dict[str, tuple[tuple[datetime, int], StandingEntry]] = {}
-    for party, stance, outlet, at, url, evidence_id in rows.all():
-        key = (at, evidence_id)
-        if party not in latest or key > latest[party][0]:
-            latest[party] = (key, StandingEntry(party, stance, outlet, at, url))
-    entries = [entry for _, entry in latest.values()]
+def in_standing_order(entries: Iterable[StandingEntry]) -> list[StandingEntry]:
+    """Confirmations first, then denials; within each, oldest statement first."""
     return sorted(entries, key=lambda e: (e.stance != "confirms", e.at or datetime.min, e.party))
 
 
@@ -190,7 +176,7 @@ def latest_per_party(claim_id: str) -> Any:
 async def standing_snapshot(s: AsyncSession, claim_id: str,
                             shown: int = STANDING_SHOWN) -> tuple[list[StandingEntry], dict[str, int]]:
     """The claim's standing as an alert shows it: per stance, the `shown` parties whose latest
-    statement of it is the most recent (in `standing`'s order), and how many parties hold each
+    statement of it is the most recent (`in_standing_order`), and how many parties hold each
     stance. The database ranks and counts, so the cost does not grow with the parties."""
     latest = latest_per_party(claim_id)
     ranked = select(latest, func.row_number().over(
@@ -200,8 +186,7 @@ async def standing_snapshot(s: AsyncSession, claim_id: str,
     entries = [StandingEntry(party, stance, outlet, at_, url) for party, stance, outlet, at_, url in rows.all()]
     totals = dict((await s.execute(select(PartyStance.stance, func.count()).where(
         PartyStance.claim_id == claim_id).group_by(PartyStance.stance))).all())
-    order = sorted(entries, key=lambda e: (e.stance != "confirms", e.at or datetime.min, e.party))
-    return order, {str(k): int(v) for k, v in totals.items()}
+    return in_standing_order(entries), {str(k): int(v) for k, v in totals.items()}
 
 
 def _dump_standing(entries: Sequence[StandingEntry], totals: Mapping[str, int]) -> str:
@@ -219,10 +204,9 @@ def _load_standing(text: str | None) -> tuple[tuple[StandingEntry, ...], dict[st
         entries = tuple(StandingEntry(i["party"], i["stance"], i["outlet"],
                                       datetime.fromisoformat(i["at"]) if i.get("at") else None, i.get("url", ""))
                         for i in items)
-        totals = {str(k): int(v) for k, v in data.get("total", {}).items()} if isinstance(data, dict) else {}
-        for e in entries:
-            totals.setdefault(e.stance, sum(1 for x in entries if x.stance == e.stance))
-        return entries, totals
+        stored = data.get("total") if isinstance(data, dict) else None
+        totals = Counter(e.stance for e in entries) if stored is None else stored
+        return entries, {str(k): int(v) for k, v in totals.items()}
     except (ValueError, KeyError, TypeError, AttributeError):  # a snapshot is informative, never fatal
         return (), {}
 

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from storage.alerting import latest_per_party
+from storage.alerting import in_standing_order, latest_per_party
 from storage.db import readonly
 from storage.models import (
     Alert,
@@ -216,13 +216,12 @@ def _at() -> Any:
 
 
 async def current_standing(s: AsyncConnection, claim_id: str) -> list[StandingEntry]:
-    """What `storage.alerting.standing` answers (a test holds them equal), with the latest
-    statement per party picked by the database (ROW_NUMBER) rather than by reading every one:
-    a claim with thousands of statements is read on every page view."""
+    """Every party's current decisive stance on the claim with its latest statement, picked by
+    the database (`latest_per_party`, shared with the alerts' snapshot) rather than by reading
+    every one: a claim with thousands of statements is read on every page view."""
     latest = latest_per_party(claim_id)
     rows = await s.execute(select(latest.c.party, latest.c.stance, latest.c.outlet, latest.c.at, latest.c.url))
-    entries = [StandingEntry(party, stance, outlet, at, url) for party, stance, outlet, at, url in rows.all()]
-    return sorted(entries, key=lambda e: (e.stance != "confirms", e.at or datetime.min, e.party))
+    return in_standing_order(StandingEntry(party, stance, outlet, at, url) for party, stance, outlet, at, url in rows.all())
 
 
 class Reader:

@@ -134,9 +134,9 @@ async def test_sources_and_the_outbox_never_show_a_secret(sqlite_repo: Repositor
 
 
 async def test_the_desk_standing_is_the_standing_the_alerts_carry(repo: Repository) -> None:
-    """storage/reading.py picks each party's latest statement in SQL; it must agree with
-    storage/alerting.py `standing`, which every alert snapshots."""
-    from storage.alerting import standing
+    """The desk's standing (storage/reading.py) and an alert's snapshot of it (storage/alerting.py,
+    when every party fits in the alert) name the same parties, statements and order."""
+    from storage.alerting import standing_snapshot
     from storage.db import readonly
     from storage.reading import current_standing
 
@@ -144,7 +144,7 @@ async def test_the_desk_standing_is_the_standing_the_alerts_carry(repo: Reposito
     desk = await Newsdesk(repo).start()
     await desk.say(Said("Late", "denies", "“No.”", None), Said("Late", "denies", "“Still no.”", T0))
     async with repo._sessions() as s, readonly(repo.engine).connect() as c:
-        assert await current_standing(c, CLAIM_ID) == await standing(s, CLAIM_ID)
+        assert await current_standing(c, CLAIM_ID) == (await standing_snapshot(s, CLAIM_ID))[0]
 
 
 # -- who may call it (Done when 5) ---------------------------------------------------------
