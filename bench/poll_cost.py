@@ -61,6 +61,7 @@ async def drain(daemon: Daemon, repo: Repository, farm: Farm, feeds: int,
         await asyncio.sleep(0.01)
     while daemon.polls_running:
         await asyncio.sleep(0.001)
+    await repo.flush_polls()  # the last outcomes, written behind, count too
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     stop.set()
     await task

@@ -167,6 +167,7 @@ class Daemon:
                 return await self.poll_source(ctx, source)
 
         results = list(await asyncio.gather(*(one(s) for s in due)))
+        await self.repo.flush_polls()  # every outcome is in the database when this returns
         self._beat()
         return results
 
@@ -190,20 +191,20 @@ class Daemon:
             message = (f"poll did not finish within its {deadline:g}s deadline (feed and articles "
                        "together) and was cancelled")
             log.warning("source %r (%s): %s", source.name, safe_url(source.url), message)
-            await self._failed(source, message, "timeout")
+            self._failed(source, message, "timeout")
             return PollResult(source.name, error=message, complete=False, outcome="failed", error_kind="timeout")
         except Exception as err:  # one broken source never stops the others
             log.exception("source %r: poll failed unexpectedly", source.name)
-            await self._failed(source, f"internal error: {err!r}", "internal")
+            self._failed(source, f"internal error: {err!r}", "internal")
             return PollResult(source.name, error=repr(err), outcome="failed", error_kind="internal")
 
-    async def _failed(self, source: SourceState, error: str, kind: str) -> None:
+    def _failed(self, source: SourceState, error: str, kind: str) -> None:
         failed_at = utcnow()  # backed off like any failing source, not retried at once
-        await asyncio.shield(self.repo.finish_poll(
+        self.repo.finish_poll(
             source.id, now=failed_at,
             next_due_at=next_due(failed_at, source.every_seconds, error_count=source.error_count + 1),
             etag=None, last_modified=None, body_hash=None, error=error, error_kind=kind,
-        ))
+        )
 
     # -- the dispatcher ------------------------------------------------------------------
 
@@ -301,8 +302,9 @@ class Daemon:
                         sources, deliveries)
 
     async def retire(self) -> None:
-        """A clean stop: hand back every lease still held, deregister."""
+        """A clean stop: record the polls' outcomes, hand back every lease still held, deregister."""
         try:
+            await self.repo.flush_polls()
             sources, deliveries = await self.repo.retire_replica(self.replica_id)
         except Exception:
             log.exception("could not hand back our leases; they are reclaimed when we are seen dead")

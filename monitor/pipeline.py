@@ -112,14 +112,14 @@ async def refresh_source(ctx: Context, source: SourceState) -> PollResult:
         )
         fetched = time.monotonic() - started
         if page.not_modified or page.body_hash == source.body_hash:
-            await _finish(ctx, source, etag=page.etag, last_modified=page.last_modified, max_age=page.max_age_seconds)
+            _finish(ctx, source, etag=page.etag, last_modified=page.last_modified, max_age=page.max_age_seconds)
             return PollResult(source.name, outcome="not_modified" if page.not_modified else "unchanged",
                               fetch_seconds=fetched)
         candidates = await _off_loop(ctx, _candidates, source.kind, page.body, page.url)
     except (FetchError, NotAFeed) as err:
         kind = getattr(err, "kind", "not-a-feed")
         log.warning("source %r (%s): %s", source.name, safe_url(source.url), redact(str(err)))
-        await _finish(ctx, source, error=str(err), error_kind=kind, retry_after=getattr(err, "retry_after_seconds", None))
+        _finish(ctx, source, error=str(err), error_kind=kind, retry_after=getattr(err, "retry_after_seconds", None))
         return PollResult(source.name, error=str(err), outcome="failed", error_kind=kind,
                           fetch_seconds=time.monotonic() - started)
 
@@ -142,7 +142,7 @@ async def refresh_source(ctx: Context, source: SourceState) -> PollResult:
     taken = await take_in(ctx, source, reads, seen)
     # Advance the validators only when every new item is in: otherwise the next poll must see
     # the same body again (not a 304, not an unchanged hash) and retry what is missing.
-    await _finish(
+    _finish(
         ctx, source,
         etag=page.etag if complete else None,
         last_modified=page.last_modified if complete else None,
@@ -307,7 +307,7 @@ def _with_feed_fallback(article: ExtractedArticle | None, c: Candidate, url: str
     return None
 
 
-async def _finish(
+def _finish(
     ctx: Context, source: SourceState, *, etag: str | None = None, last_modified: str | None = None,
     body_hash: str | None = None, max_age: float | None = None, error: str | None = None,
     error_kind: str | None = None, retry_after: float | None = None,
@@ -317,7 +317,7 @@ async def _finish(
         now, source.every_seconds, error_count=source.error_count + 1 if error else 0,
         retry_after=retry_after, max_age=max_age, jitter=random.uniform(-1, 1), name=source.name,
     )
-    await ctx.repo.finish_poll(
+    ctx.repo.finish_poll(  # written behind: the poll is over, its outcome committed shortly
         source.id, now=now, next_due_at=due, etag=etag, last_modified=last_modified,
         body_hash=body_hash, error=error, error_kind=error_kind,
     )

@@ -254,8 +254,9 @@ async def test_the_sources_page_lists_failing_sources_first_without_their_secret
     await repo.sync_sources([SourceSpec("wire", "feed", "https://user:hunter2@wire.example/rss?apikey=s3cret", 300),
                              SourceSpec("broken", "feed", "https://broken.example/rss?token=abc", 300)], T0)
     broken = next(s for s in await repo.source_states() if s.name == "broken")
-    await repo.finish_poll(broken.id, now=T0, next_due_at=T0 + DAY, etag=None, last_modified=None, body_hash=None,
-                           error="HTTP 500 from https://broken.example/rss?token=abc", error_kind="http")
+    repo.finish_poll(broken.id, now=T0, next_due_at=T0 + DAY, etag=None, last_modified=None, body_hash=None,
+                     error="HTTP 500 from https://broken.example/rss?token=abc", error_kind="http")
+    await repo.flush_polls()
     await desk.say(Said("Acme", "denies", "“No.”", T0))
     async with desk_server(repo) as base:
         status, html = await get(f"{base}/sources")

@@ -132,7 +132,9 @@ async def poll(repo: Repository, resolver: StubResolver, tmp_path: Path, yaml: s
         ctx = Context(repo, fetcher, (), (), {}, articles_per_poll=None, clock=lambda: now,
                       sources={s.name: s for s in wl.sources})
         due = await repo.lease_due_sources(now, 100, 60, due_by=now + timedelta(days=400))
-        return {s.name: await refresh_source(ctx, s) for s in due}
+        results = {s.name: await refresh_source(ctx, s) for s in due}
+    await repo.flush_polls()  # the outcomes, written behind, are in the database (as `run --once` waits)
+    return results
 
 
 async def seen(repo: Repository, url: str) -> str | None:

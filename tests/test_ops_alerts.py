@@ -207,8 +207,9 @@ async def test_alert_deliveries_failing_for_good_and_a_channel_failing_for_an_ho
         wl = load_watchlists(directory)
         await repo.sync_sources([SourceSpec("Wire", "feed", "https://wire.example/rss", 300)], T0)
         [source] = await repo.source_states()
-        await repo.finish_poll(source.id, now=T0, next_due_at=at(hours=1), etag=None, last_modified=None,
-                               body_hash=None, error=None, error_kind=None)
+        repo.finish_poll(source.id, now=T0, next_due_at=at(hours=1), etag=None, last_modified=None,
+                         body_hash=None, error=None, error_kind=None)
+        await repo.flush_polls()
         claims = {"c": ClaimRouting("Acme will merge with Globex", (Target("desk", target_key(desk.url), "json://desk"),))}
         await repo.store_article(ArticleRecord(source.id, "https://n.example/1", "h1", "T", "b", "News", T0, T0),
                                  [Finding(claim_id="c", stance=Stance.CONFIRMS, party="Acme", party_kind="entity",

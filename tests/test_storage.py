@@ -92,8 +92,9 @@ async def test_leased_source_is_not_leased_again_until_lease_expires(repo: Repos
 async def test_finished_poll_is_due_at_its_next_time(repo: Repository) -> None:
     sid = await add_source(repo)
     await repo.lease_due_sources(T0, 10, LEASE)
-    await repo.finish_poll(sid, now=at(1), next_due_at=at(300), etag='"e1"',
-                           last_modified=None, body_hash="b1", error=None, error_kind=None)
+    repo.finish_poll(sid, now=at(1), next_due_at=at(300), etag='"e1"',
+                     last_modified=None, body_hash="b1", error=None, error_kind=None)
+    await repo.flush_polls()
     assert await repo.lease_due_sources(at(299), 10, LEASE) == []
     [s] = await repo.lease_due_sources(at(300), 10, LEASE)
     assert (s.etag, s.body_hash, s.last_success_at) == ('"e1"', "b1", at(1))
@@ -111,8 +112,9 @@ async def test_disabled_source_is_not_polled_and_relisting_enables_it(repo: Repo
 
 async def test_changed_url_resets_conditional_get_state(repo: Repository) -> None:
     sid = await add_source(repo)
-    await repo.finish_poll(sid, now=T0, next_due_at=at(300), etag="e", last_modified="lm",
-                           body_hash="b", error=None, error_kind=None)
+    repo.finish_poll(sid, now=T0, next_due_at=at(300), etag="e", last_modified="lm",
+                     body_hash="b", error=None, error_kind=None)
+    await repo.flush_polls()
     await repo.sync_sources([SourceSpec("wire", "feed", "https://wire.example/rss", 600)], at(1))
     [s] = await repo.source_states()
     assert (s.etag, s.every_seconds) == ("e", 600)  # same URL: fetch state kept
@@ -136,8 +138,9 @@ async def test_two_concurrent_leases_never_return_the_same_source(db_url: str) -
             assert not ids_a & ids_b
             assert len(ids_a | ids_b) == 30
             for s in got_a + got_b:  # release so the next round races again
-                await a.finish_poll(s.id, now=T0, next_due_at=T0, etag=None, last_modified=None,
-                                    body_hash=None, error=None, error_kind=None)
+                a.finish_poll(s.id, now=T0, next_due_at=T0, etag=None, last_modified=None,
+                              body_hash=None, error=None, error_kind=None)
+                await a.flush_polls()
     finally:
         await a.close()
         await b.close()
@@ -145,19 +148,98 @@ async def test_two_concurrent_leases_never_return_the_same_source(db_url: str) -
 
 async def test_fetch_errors_are_counted_and_cleared_by_a_success(repo: Repository) -> None:
     sid = await add_source(repo)
-    await repo.finish_poll(sid, now=T0, next_due_at=at(10), etag="e", last_modified=None,
-                           body_hash=None, error=None, error_kind=None)
+    repo.finish_poll(sid, now=T0, next_due_at=at(10), etag="e", last_modified=None,
+                     body_hash=None, error=None, error_kind=None)
+    await repo.flush_polls()
     for i in range(2):
-        await repo.finish_poll(sid, now=at(i), next_due_at=at(10), etag="ignored",
-                               last_modified=None, body_hash=None, error="HTTP 503",
-                               error_kind="http")
+        repo.finish_poll(sid, now=at(i), next_due_at=at(10), etag="ignored",
+                         last_modified=None, body_hash=None, error="HTTP 503",
+                         error_kind="http")
+        await repo.flush_polls()
     [s] = await repo.source_states()
     assert (s.error_count, s.last_error, s.last_error_kind, s.etag) == (2, "HTTP 503", "http", "e")
-    await repo.finish_poll(sid, now=at(5), next_due_at=at(10), etag=None, last_modified=None,
-                           body_hash=None, error=None, error_kind=None)
+    repo.finish_poll(sid, now=at(5), next_due_at=at(10), etag=None, last_modified=None,
+                     body_hash=None, error=None, error_kind=None)
+    await repo.flush_polls()
     [s] = await repo.source_states()
     assert (s.error_count, s.last_error, s.last_error_kind) == (0, None, None)
     assert (s.etag, s.last_success_at, s.leased_until) == ("e", at(5), None)
+
+
+def succeeded(repo: Repository, sid: int, when: float, etag: str | None = None) -> None:
+    repo.finish_poll(sid, now=at(when), next_due_at=at(when + 300), etag=etag, last_modified=None,
+                     body_hash=None, error=None, error_kind=None)
+
+
+def failed(repo: Repository, sid: int, when: float) -> None:
+    repo.finish_poll(sid, now=at(when), next_due_at=at(when + 300), etag=None, last_modified=None,
+                     body_hash=None, error="HTTP 503", error_kind="http")
+
+
+async def test_a_polls_outcome_is_written_shortly_without_anyone_waiting_for_it(repo: Repository) -> None:
+    sid = await add_source(repo)
+    await repo.lease_due_sources(T0, 10, LEASE)
+    succeeded(repo, sid, 1, etag='"e1"')  # returns at once: the poll is over
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        [s] = await repo.source_states()
+        if s.etag == '"e1"':
+            break
+        await asyncio.sleep(0.05)
+    assert (s.etag, s.leased_until, s.next_due_at) == ('"e1"', None, at(301))
+
+
+async def test_outcomes_written_together_apply_in_the_order_the_polls_ended(repo: Repository) -> None:
+    sid = await add_source(repo)
+    succeeded(repo, sid, 0, etag="e")
+    failed(repo, sid, 1)
+    failed(repo, sid, 2)
+    await repo.flush_polls()  # one transaction for the three
+    [s] = await repo.source_states()
+    assert (s.error_count, s.etag, s.last_success_at, s.last_fetched_at) == (2, "e", at(0), at(2))
+    failed(repo, sid, 3)
+    succeeded(repo, sid, 4)
+    await repo.flush_polls()
+    [s] = await repo.source_states()
+    assert (s.error_count, s.last_error, s.last_success_at) == (0, None, at(4))
+
+
+async def test_outcomes_the_database_refused_are_written_once_it_takes_them(
+    repo: Repository, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sid = await add_source(repo)
+    await repo.lease_due_sources(T0, 10, LEASE)
+    real, refusals = repo._transaction, [0]
+
+    async def refuse_once(work):  # type: ignore[no-untyped-def]
+        if not refusals[0]:
+            refusals[0] += 1
+            raise sa.exc.OperationalError("UPDATE sources", {}, Exception("database is locked"))
+        return await real(work)
+
+    monkeypatch.setattr(repo, "_transaction", refuse_once)
+    succeeded(repo, sid, 1, etag='"kept"')
+    deadline = time.monotonic() + 10  # the writer backs off (1 s), then writes it
+    while time.monotonic() < deadline:
+        [s] = await repo.source_states()
+        if s.etag == '"kept"':
+            break
+        await asyncio.sleep(0.1)
+    assert refusals == [1] and (s.etag, s.leased_until) == ('"kept"', None)
+
+
+async def test_closing_the_repository_writes_the_outcomes_still_queued(db_url: str) -> None:
+    repo = await Repository.open(db_url)
+    sid = await add_source(repo)
+    await repo.lease_due_sources(T0, 10, LEASE)
+    succeeded(repo, sid, 1, etag='"last"')
+    await repo.close()
+    again = await Repository.open(db_url)
+    try:
+        [s] = await again.source_states()
+        assert (s.etag, s.leased_until) == ('"last"', None)
+    finally:
+        await again.close()
 
 
 # -- articles -----------------------------------------------------------------------------
@@ -369,6 +451,7 @@ async def test_naive_datetimes_are_refused(repo: Repository) -> None:
 
 # -- what the daemon relies on besides -------------------------------------------------------
 
+
 def record(n: int, source_id: int, content: str | None = None) -> ArticleRecord:
     return ArticleRecord(source_id=source_id, url=f"https://news.example/{n}", content_hash=content or f"h{n}",
                          title=f"T{n}", text="body", outlet="News", published_at=T0, fetched_at=T0)
@@ -466,8 +549,9 @@ async def test_a_statement_cancelled_mid_hop_leaves_no_transaction_for_the_next_
 async def test_run_once_leases_every_source_whatever_its_due_time(repo: Repository) -> None:
     sid = await add_source(repo)
     await repo.lease_due_sources(T0, 10, LEASE)
-    await repo.finish_poll(sid, now=at(1), next_due_at=at(3600), etag=None, last_modified=None,
-                           body_hash=None, error=None, error_kind=None)
+    repo.finish_poll(sid, now=at(1), next_due_at=at(3600), etag=None, last_modified=None,
+                     body_hash=None, error=None, error_kind=None)
+    await repo.flush_polls()
     assert await repo.lease_due_sources(at(2), 10, LEASE) == []
     [s] = await repo.lease_due_sources(at(2), 10, LEASE, due_by=at(10**6))
     assert s.id == sid
