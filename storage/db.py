@@ -11,6 +11,8 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.util import await_only
 
+from storage.sqlite_driver import OneHopDBAPI
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
 # Arbitrary constant: serialises concurrent migrations of replicas opening one PostgreSQL.
@@ -47,7 +49,8 @@ def create_engine_for(url: str, pool_size: int | None = None) -> AsyncEngine:
     if u.get_backend_name() == "sqlite":
         # No rollback on every return to the pool: each is a hop to the driver's thread, and
         # every transaction here already ends in COMMIT or ROLLBACK (see `_configure_sqlite`).
-        engine = create_async_engine(u, pool_reset_on_return=None, **pool)
+        # One trip to the driver's thread per statement, not four (storage/sqlite_driver.py).
+        engine = create_async_engine(u, pool_reset_on_return=None, module=OneHopDBAPI(), **pool)
         _configure_sqlite(engine)
         return engine
     return create_async_engine(u, pool_pre_ping=True, **pool)

@@ -451,6 +451,43 @@ async def test_naive_datetimes_are_refused(repo: Repository) -> None:
 
 # -- what the daemon relies on besides -------------------------------------------------------
 
+async def test_a_statement_is_one_trip_to_sqlites_thread(sqlite_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """storage/sqlite_driver.py: a statement, its rows, rowcount and errors, in one call on the
+    driver's thread (SQLAlchemy's own adapter makes four: cursor, execute, fetch, close)."""
+    import aiosqlite
+
+    repo = await Repository.open(sqlite_url)
+    try:
+        await repo.sync_sources([SourceSpec(f"s{i}", "feed", f"https://s{i}.example/", 60) for i in range(3)], T0)
+        real, trips = aiosqlite.Connection._execute, []
+
+        async def counted(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+            trips.append(getattr(fn, "__name__", repr(fn)))
+            return await real(self, fn, *args, **kwargs)
+
+        monkeypatch.setattr(aiosqlite.Connection, "_execute", counted)
+        async with repo.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))  # the transaction's BEGIN is its own hop
+            trips.clear()
+            rows = (await conn.execute(select(Source.name).order_by(Source.name))).all()
+            assert [r.name for r in rows] == ["s0", "s1", "s2"]
+            assert trips == ["_run"], "one hop for execute, rows and close"
+            trips.clear()
+            changed = await conn.execute(sa.update(Source).where(Source.name != "s0").values(every_seconds=5))
+            assert changed.rowcount == 2 and trips == ["_run"]
+            trips.clear()
+            await conn.execute(sa.insert(Source), [  # executemany: one hop too
+                {"name": f"n{i}", "kind": "feed", "url": f"https://n{i}.example/", "every_seconds": 60,
+                 "enabled": True, "next_due_at": T0, "error_count": 0, "created_at": T0} for i in range(4)])
+            assert trips == ["_run"]
+            with pytest.raises(IntegrityError):  # the driver's errors keep their DBAPI type
+                await conn.execute(sa.insert(Source).values(name="s0", kind="feed", url="u", every_seconds=1,
+                                                            enabled=True, next_due_at=T0, error_count=0,
+                                                            created_at=T0))
+            await conn.rollback()
+    finally:
+        await repo.close()
+
 
 def record(n: int, source_id: int, content: str | None = None) -> ArticleRecord:
     return ArticleRecord(source_id=source_id, url=f"https://news.example/{n}", content_hash=content or f"h{n}",
