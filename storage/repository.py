@@ -6,6 +6,7 @@ reproducible in tests. Results are plain records from `storage.records`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -307,10 +308,8 @@ class Repository:
     async def _write_behind(self) -> None:
         wait = _WRITE_BEHIND_SECONDS
         while self._outcomes:
-            try:
+            with contextlib.suppress(TimeoutError):  # the usual case: the half second is up
                 await asyncio.wait_for(self._full.wait(), wait)
-            except TimeoutError:
-                pass
             self._full.clear()
             try:
                 await self.flush_polls()
